@@ -1,0 +1,25 @@
+# The project's services (`ioc ...`); docker-compose.yml runs them beside Kafka, TimescaleDB, Redis.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN useradd --create-home --uid 10001 ioc
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY ioc ./ioc
+COPY stack ./stack
+COPY store ./store
+COPY dashboard ./dashboard
+COPY ingest ./ingest
+COPY layouts ./layouts
+COPY callbacks ./callbacks
+COPY geo ./geo
+RUN pip install .
+
+USER ioc
+ENTRYPOINT ["ioc"]
+CMD ["--help"]

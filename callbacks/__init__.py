@@ -1,0 +1,1 @@
+"""Dash callbacks of the dashboard, each module registering its own on an app."""

@@ -1,0 +1,1 @@
+"""Administrative-unit boundaries: import, repair, simplify and serve them for maps."""

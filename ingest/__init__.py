@@ -1,0 +1,1 @@
+"""Kafka → PostgreSQL ingest: decode, validate, batch and write application events exactly once."""

@@ -1,0 +1,1 @@
+"""The ``ioc`` command and the settings every part of the system shares."""

@@ -1,0 +1,149 @@
+"""The ``ioc`` command: one entry point for every process and chore of the system.
+
+Errors the user can act on (``IocError``) print as one line on stderr and exit 1;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+
+import stack
+import store
+from ioc.errors import IocError
+from ioc.settings import Settings, redact
+
+app = typer.Typer(
+    help="Intelligent Operations Center for Vietnam's online public services.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+stack_app = typer.Typer(help="The local stack: Kafka, PostgreSQL/TimescaleDB, Redis.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: migrations, status, retention.", no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+app.add_typer(db_app, name="db")
+
+
+def _say(line: str) -> None:
+    """Progress for people, on stderr, so stdout stays machine-readable (``eval``)."""
+    typer.echo(f"ioc: {line}", err=True)
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@stack_app.command("up")
+def stack_up(
+    no_timescaledb: Annotated[bool, typer.Option("--no-timescaledb", help="Plain PostgreSQL.")] = False,
+) -> None:
+    """Provision and start Kafka, PostgreSQL and Redis; print their IOC_* settings."""
+
+    cfg = replace(_settings().stack, timescaledb=not no_timescaledb)
+    for name, value in stack.up(cfg, log=_say).items():
+        typer.echo(f"export {name}={shlex.quote(value)}")
+
+
+@stack_app.command("down")
+def stack_down(
+    purge: Annotated[bool, typer.Option("--purge", help="Also delete the servers' data.")] = False,
+) -> None:
+    """Stop the local servers (their data stays unless --purge)."""
+
+    cfg = _settings().stack
+    stopped = stack.down(cfg, purge=purge)
+    _say(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+    if purge:
+        _say(f"removed the servers' data under {cfg.root}")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Say which local servers run, where, with which pid."""
+
+    cfg = _settings().stack
+    for service in stack.status(cfg):
+        state = f"running (pid {service.pid})" if service.running else "stopped"
+        typer.echo(f"{service.name:9} {state:22} {service.url:45} {service.detail}")
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply pending schema migrations (idempotent)."""
+
+    settings = _settings()
+    with store.connect(settings.database_url, autocommit=True) as conn:
+        done = store.migrate(conn)
+        version = store.database_status(conn).schema_version
+    for migration in done:
+        _say(f"applied {migration.version:04d}_{migration.name}")
+    _say(f"schema at version {version}" + ("" if done else " (already up to date)"))
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Print the schema version and whether TimescaleDB is active."""
+
+    settings = _settings()
+    with store.connect(settings.database_url, autocommit=True) as conn:
+        status = store.database_status(conn)
+    typer.echo(f"database:     {redact(settings.database_url)} (PostgreSQL {status.server_version})")
+    typer.echo(
+        f"schema:       version {status.schema_version} of {status.latest_version}"
+        + (f", {status.pending} pending: run `ioc db migrate`" if status.pending else "")
+    )
+    tsdb = status.timescaledb
+    if tsdb is None:
+        typer.echo("timescaledb:  not active (plain PostgreSQL tables)")
+    else:
+        compression = "with compression" if tsdb.compression else "no compression in this licence"
+        typer.echo(f"timescaledb:  {tsdb.version}, licence {tsdb.license}, {compression}")
+        typer.echo(f"hypertables:  {', '.join(status.hypertables) or 'none'}")
+
+
+@db_app.command("maintain")
+def db_maintain() -> None:
+    """Apply retention (IOC_RETENTION_DAYS) and compression (IOC_COMPRESS_AFTER_DAYS)."""
+
+    settings = _settings()
+    with store.connect(settings.database_url, autocommit=True) as conn:
+        report = store.maintain(
+            conn, retention_days=settings.retention_days, compress_after_days=settings.compress_after_days
+        )
+    if report.retention_cutoff is None:
+        _say("retention: keeping all events (IOC_RETENTION_DAYS=0)")
+    else:
+        _say(
+            f"retention: events before {report.retention_cutoff:%Y-%m-%d %H:%M} UTC removed: "
+            f"{report.dropped_chunks} chunks dropped, {report.deleted_rows} rows deleted, "
+            f"{report.forgotten_ids} event ids forgotten"
+        )
+    _say(f"compression: {report.compressed_chunks} chunks compressed")
+
+
+@app.command("up")
+def up(
+    no_timescaledb: Annotated[bool, typer.Option("--no-timescaledb", help="Plain PostgreSQL.")] = False,
+) -> None:
+    """Bring the system up on this machine: the stack, then the schema."""
+    stack_up(no_timescaledb=no_timescaledb)
+    db_migrate()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except IocError as exc:
+        typer.echo(f"ioc: error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

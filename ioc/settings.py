@@ -1,0 +1,225 @@
+"""Settings from ``IOC_*`` environment variables, validated once at start.
+
+Every setting has a documented default (README, "Configuration"); the defaults point
+at the local stack that ``ioc stack up`` starts, so a newcomer needs to set nothing.
+A malformed value raises ``ConfigError`` naming the variable and what was wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ioc.errors import ConfigError
+from stack.layout import StackConfig
+
+T = TypeVar("T")
+
+_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
+_HOST_PORT = re.compile(r"(?P<host>\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):(?P<port>\d{1,5})")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, default and meaning (README lists them all)."""
+
+    name: str
+    default: str
+    meaning: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("IOC_STACK_DIR", ".stack", "state folder of the local stack: data, logs, caches"),
+    Setting("IOC_STACK_KAFKA_PORT", "19092", "port of the local Kafka broker"),
+    Setting("IOC_STACK_KAFKA_CONTROLLER_PORT", "19093", "port of the local Kafka KRaft controller"),
+    Setting("IOC_STACK_POSTGRES_PORT", "15432", "port of the local PostgreSQL"),
+    Setting("IOC_STACK_REDIS_PORT", "16379", "port of the local Redis"),
+    Setting("IOC_STACK_KAFKA_VERSION", "4.3.1", "Apache Kafka version resolved from Maven Central"),
+    Setting(
+        "IOC_KAFKA_BOOTSTRAP",
+        "127.0.0.1:<IOC_STACK_KAFKA_PORT>",
+        "Kafka bootstrap servers, host:port[,host:port]",
+    ),
+    Setting(
+        "IOC_DATABASE_URL",
+        "postgresql://ioc@127.0.0.1:<IOC_STACK_POSTGRES_PORT>/ioc",
+        "PostgreSQL connection URL",
+    ),
+    Setting(
+        "IOC_REDIS_URL",
+        "redis://127.0.0.1:<IOC_STACK_REDIS_PORT>/0",
+        "Redis URL (redis://, rediss:// or unix://)",
+    ),
+    Setting("IOC_TOPIC", "dvc.application-events", "Kafka topic of application events"),
+    Setting("IOC_TIMEZONE", "Asia/Ho_Chi_Minh", "time zone of days, weeks and months in KPIs"),
+    Setting(
+        "IOC_RETENTION_DAYS", "1096", "events older than this are dropped by `ioc db maintain`; 0 keeps all"
+    ),
+    Setting(
+        "IOC_COMPRESS_AFTER_DAYS",
+        "30",
+        "chunks older than this are compressed where TimescaleDB's licence allows",
+    ),
+)
+_DEFAULTS = {s.name: s.default for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration of one process."""
+
+    stack: StackConfig
+    kafka_bootstrap: tuple[str, ...]
+    database_url: str
+    redis_url: str
+    topic: str
+    timezone: ZoneInfo
+    retention_days: int
+    compress_after_days: int
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every setting; raise ConfigError on the first bad one."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str, parse: Callable[[str], T]) -> T:
+            raw = env.get(name, "").strip() or _DEFAULTS[name]
+            try:
+                return parse(raw)
+            except ValueError as exc:
+                msg = f"{name}={redact(raw)!r}: {exc}"
+                raise ConfigError(msg) from None
+
+        stack = StackConfig(
+            root=get("IOC_STACK_DIR", Path).absolute(),
+            kafka_port=get("IOC_STACK_KAFKA_PORT", _port),
+            kafka_controller_port=get("IOC_STACK_KAFKA_CONTROLLER_PORT", _port),
+            postgres_port=get("IOC_STACK_POSTGRES_PORT", _port),
+            redis_port=get("IOC_STACK_REDIS_PORT", _port),
+            kafka_version=get("IOC_STACK_KAFKA_VERSION", _kafka_version),
+        )
+        ports = {
+            "<IOC_STACK_KAFKA_PORT>": str(stack.kafka_port),
+            "<IOC_STACK_POSTGRES_PORT>": str(stack.postgres_port),
+            "<IOC_STACK_REDIS_PORT>": str(stack.redis_port),
+        }
+
+        def get_url(name: str, parse: Callable[[str], T]) -> T:
+            def with_ports(raw: str) -> T:
+                for placeholder, port in ports.items():
+                    raw = raw.replace(placeholder, port)
+                return parse(raw)
+
+            return get(name, with_ports)
+
+        return cls(
+            stack=stack,
+            kafka_bootstrap=get_url("IOC_KAFKA_BOOTSTRAP", _bootstrap),
+            database_url=get_url("IOC_DATABASE_URL", _database_url),
+            redis_url=get_url("IOC_REDIS_URL", _redis_url),
+            topic=get("IOC_TOPIC", _topic),
+            timezone=get("IOC_TIMEZONE", _timezone),
+            retention_days=get("IOC_RETENTION_DAYS", _non_negative),
+            compress_after_days=get("IOC_COMPRESS_AFTER_DAYS", _non_negative),
+        )
+
+
+def redact(value: str) -> str:
+    """``value`` with the password of a URL replaced by ``***``, safe to print or log."""
+    return _PASSWORD.sub(r"\1***@", value)
+
+
+def _port(raw: str) -> int:
+    port = _int(raw)
+    if not 1 <= port <= 65535:
+        msg = f"a port is 1..65535, got {port}"
+        raise ValueError(msg)
+    return port
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        msg = "expected a whole number"
+        raise ValueError(msg) from None
+
+
+def _non_negative(raw: str) -> int:
+    value = _int(raw)
+    if value < 0:
+        msg = f"expected 0 or more, got {value}"
+        raise ValueError(msg)
+    return value
+
+
+def _kafka_version(raw: str) -> str:
+    if not re.fullmatch(r"4\.\d+\.\d+", raw):
+        msg = "expected an Apache Kafka 4.x version such as 4.3.1"
+        raise ValueError(msg)
+    return raw
+
+
+def _bootstrap(raw: str) -> tuple[str, ...]:
+    servers = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for server in servers:
+        match = _HOST_PORT.fullmatch(server)
+        if match is None:
+            msg = f"expected host:port[,host:port], got {server!r}"
+            raise ValueError(msg)
+        _port(match["port"])
+    if not servers:
+        msg = "expected at least one host:port"
+        raise ValueError(msg)
+    return servers
+
+
+def _database_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("postgresql", "postgres"):
+        msg = "expected a postgresql://user@host:port/database URL"
+        raise ValueError(msg)
+    try:
+        parts.port  # noqa: B018 - urlsplit validates the port lazily
+    except ValueError:
+        msg = "the port is not a number in 1..65535"
+        raise ValueError(msg) from None
+    if not parts.path.strip("/"):
+        msg = "the URL names no database (…/ioc at the end)"
+        raise ValueError(msg)
+    return raw
+
+
+def _redis_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        msg = "expected a redis://host:port/db, rediss:// or unix:// URL"
+        raise ValueError(msg)
+    try:
+        parts.port  # noqa: B018
+    except ValueError:
+        msg = "the port is not a number in 1..65535"
+        raise ValueError(msg) from None
+    return raw
+
+
+def _topic(raw: str) -> str:
+    if not _TOPIC.fullmatch(raw) or raw in (".", ".."):
+        msg = "a Kafka topic is 1-249 of the characters A-Z a-z 0-9 . _ -"
+        raise ValueError(msg)
+    return raw
+
+
+def _timezone(raw: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        msg = "not an IANA time zone name such as Asia/Ho_Chi_Minh"
+        raise ValueError(msg) from None

@@ -1,0 +1,1 @@
+"""Page layouts of the dashboard: pure functions returning Dash components."""

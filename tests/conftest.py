@@ -1,0 +1,1 @@
+pytest_plugins = ["tests.fix_stack", "tests.fix_db", "tests.fix_kafka", "tests.fix_redis"]
