@@ -40,7 +40,8 @@ def url(cfg: StackConfig, database: str = DATABASE) -> str:
 
 def up(cfg: StackConfig, *, log: Log) -> str:
     """Install if needed, initialise once, start and create the database; return its URL."""
-    apt.ensure(["postgresql-15"], why="PostgreSQL 15", log=log)
+    if not (BIN / "postgres").exists():
+        apt.ensure(["postgresql-15"], why="PostgreSQL 15", log=log)
     if cfg.timescaledb:
         timescaledb.ensure_installed(cfg, log=log)
     home = cfg.service_dir("postgres")
@@ -48,7 +49,10 @@ def up(cfg: StackConfig, *, log: Log) -> str:
     owner = _owner()
     if not (data / "PG_VERSION").exists():
         _init(home, data, owner, log=log)
-    _write_conf(cfg, data, owner)
+    changed = _write_conf(cfg, data, owner)
+    if changed and _pid(data) is not None:
+        log("restarting PostgreSQL: its settings changed")
+        down(cfg)
     if _pid(data) is None:
         check_port_free(cfg.postgres_port, "IOC_STACK_POSTGRES_PORT")
         log(f"starting PostgreSQL on 127.0.0.1:{cfg.postgres_port}")
@@ -138,8 +142,9 @@ def _init(home: Path, data: Path, owner: str | None, *, log: Log) -> None:
         conf.write(f"\ninclude_if_exists = '{_CONF}'\n")
 
 
-def _write_conf(cfg: StackConfig, data: Path, owner: str | None) -> None:
-    """Settings rewritten on every start, so ``--no-timescaledb`` or a new port take effect."""
+def _write_conf(cfg: StackConfig, data: Path, owner: str | None) -> bool:
+    """Write the stack's settings (so ``--no-timescaledb`` or a new port take effect);
+    return whether they changed."""
     lines = [
         "listen_addresses = '127.0.0.1'",
         f"port = {cfg.postgres_port}",
@@ -158,9 +163,13 @@ def _write_conf(cfg: StackConfig, data: Path, owner: str | None) -> None:
             "timescaledb.max_background_workers = 0",
         ]
     path = data / _CONF
-    path.write_text("# written by `ioc stack up`; edits are overwritten\n" + "\n".join(lines) + "\n")
+    text = "# written by `ioc stack up`; edits are overwritten\n" + "\n".join(lines) + "\n"
+    if path.exists() and path.read_text() == text:
+        return False
+    path.write_text(text)
     if owner is not None:
         shutil.chown(path, owner, owner)
+    return True
 
 
 def _open_path_for(owner: str, folder: Path) -> None:

@@ -24,7 +24,10 @@ def url(cfg: StackConfig) -> str:
 
 def up(cfg: StackConfig, *, log: Log) -> str:
     """Install if needed, start unless running, wait for PING; return the URL."""
-    apt.ensure(["redis-server"], why="Redis", log=log)
+    server = shutil.which("redis-server")
+    if server is None:
+        apt.ensure(["redis-server"], why="Redis", log=log)
+        server = "/usr/bin/redis-server"
     home = cfg.service_dir("redis")
     conf, pid_path, log_path = home / "redis.conf", home / "redis.pid", home / "redis.log"
     if running_pid(pid_path, str(conf)) is None:
@@ -36,7 +39,6 @@ def up(cfg: StackConfig, *, log: Log) -> str:
         )
         check_port_free(cfg.redis_port, "IOC_STACK_REDIS_PORT")
         log(f"starting Redis on 127.0.0.1:{cfg.redis_port}")
-        server = shutil.which("redis-server") or "/usr/bin/redis-server"
         start_detached([server, str(conf)], log_path=log_path, pid_path=pid_path)
     wait_until(
         lambda: _answers(cfg),

@@ -11,10 +11,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 import redis as redis_client
 
 import stack
-from stack import kafka_broker, redis_server
+from stack import kafka_broker, postgres, redis_server
 from stack.layout import StackConfig
 
 FORBIDDEN = ("mvn", "apt-get", "apt", "cmake", "dpkg-source")
@@ -112,3 +113,25 @@ def test_kafka_restarts_after_a_crash(local_stack: StackConfig, tmp_path: Path):
         assert again.pid != pid
     finally:
         stack.down(cfg, purge=True)
+
+
+def preloaded(cfg: StackConfig) -> str:
+    with psycopg.connect(postgres.url(cfg, "postgres")) as conn:
+        row = conn.execute("SHOW shared_preload_libraries").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_postgres_follows_the_timescaledb_switch(plain_stack: StackConfig):
+    assert preloaded(plain_stack) == ""
+    first_pid = postgres.status(plain_stack).pid
+    try:
+        postgres.up(replace(plain_stack, timescaledb=True), log=lambda _: None)
+        assert preloaded(plain_stack) == "timescaledb"
+        assert postgres.status(plain_stack).pid != first_pid
+    finally:
+        postgres.up(plain_stack, log=lambda _: None)
+    assert preloaded(plain_stack) == ""
+    same_pid = postgres.status(plain_stack).pid
+    postgres.up(plain_stack, log=lambda _: None)
+    assert postgres.status(plain_stack).pid == same_pid  # unchanged settings: no restart
