@@ -1,0 +1,225 @@
+"""Application events, schema version 1 (DESIGN.md §2), and their strict decoding.
+
+One JSON object per Kafka message. ``decode`` turns a message value into an ``Event``
+or a ``Rejection`` with a precise reason; it never raises for bad input, so a poison
+message cannot stop a consumer. Unknown fields are kept (in ``Event.payload``); an
+unknown ``schema_version`` or ``event_type``, a missing field, a wrong type, a
+timestamp without offset, an unknown unit, agency or procedure code, an ``occurred_at``
+too far in the future, an oversize or non-UTF-8 message is rejected.
+
+The published JSON Schema (``ingest/schema/event-v1.schema.json``) is generated from
+these models by ``json_schema()``; a test keeps the file in step.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Container
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+SCHEMA_VERSION = 1
+MAX_MESSAGE_BYTES = 64 * 1024
+DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
+
+EventType = Literal[
+    "submitted",
+    "received",
+    "supplement_requested",
+    "supplement_received",
+    "resolved",
+    "withdrawn",
+    "result_returned",
+    "paid",
+    "digitized",
+    "rated",
+]
+EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
+Channel = Literal["online", "in_person", "postal"]
+Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._/-]+$")]
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+    schema_version: Literal[1]
+    event_id: Id
+    occurred_at: AwareDatetime
+    application_id: Id
+    procedure_code: Code
+    agency_code: Code
+    unit_code: Code
+
+
+class Submitted(_Base):
+    event_type: Literal["submitted"]
+    channel: Channel
+    online_level: Literal["full", "partial", "none"]
+    vneid_authenticated: bool = False
+    reused_data: bool = False
+
+
+class Received(_Base):
+    event_type: Literal["received"]
+    due_at: AwareDatetime
+
+
+class SupplementRequested(_Base):
+    event_type: Literal["supplement_requested"]
+
+
+class SupplementReceived(_Base):
+    event_type: Literal["supplement_received"]
+
+
+class Resolved(_Base):
+    event_type: Literal["resolved"]
+    result: Literal["approved", "refused", "not_accepted", "stopped"]
+    e_result: bool = False
+
+
+class Withdrawn(_Base):
+    event_type: Literal["withdrawn"]
+
+
+class ResultReturned(_Base):
+    event_type: Literal["result_returned"]
+    channel: Channel
+
+
+class Paid(_Base):
+    event_type: Literal["paid"]
+    amount_vnd: Annotated[int, Field(ge=0)]
+    online: bool
+
+
+class Digitized(_Base):
+    event_type: Literal["digitized"]
+    target: Literal["application", "result"]
+
+
+class Rated(_Base):
+    event_type: Literal["rated"]
+    score: Annotated[int, Field(ge=1, le=5)]
+
+
+Event = Annotated[
+    Submitted
+    | Received
+    | SupplementRequested
+    | SupplementReceived
+    | Resolved
+    | Withdrawn
+    | ResultReturned
+    | Paid
+    | Digitized
+    | Rated,
+    Field(discriminator="event_type"),
+]
+_EVENT: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a message is a dead letter."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """An accepted event and the JSON text it came from (unknown fields included)."""
+
+    event: Event
+    payload: str
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of version 1, as published in ``ingest/schema/``."""
+    schema = _EVENT.json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:ioc:application-event:v1",
+        "title": "Application event, schema version 1",
+        **schema,
+    }
+
+
+def decode(  # noqa: PLR0911 - one return per kind of rejection
+    value: bytes | None,
+    *,
+    now: datetime,
+    unit_codes: Container[str],
+    agency_codes: Container[str] | None = None,
+    procedure_codes: Container[str] | None = None,
+    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+) -> Decoded | Rejection:
+    """Decode one message value; never raises for bad input.
+
+    ``agency_codes`` and ``procedure_codes`` are checked when given.
+    """
+    if value is None:
+        return Rejection("empty message (no value)")
+    if len(value) > max_bytes:
+        return Rejection(f"message of {len(value)} bytes exceeds the limit of {max_bytes}")
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Rejection(f"not UTF-8: invalid byte at position {exc.start}")
+    try:
+        event = _EVENT.validate_json(text, strict=True)
+    except ValidationError as exc:
+        return _explain(text, exc)
+    for field, codes in (
+        ("unit_code", unit_codes),
+        ("agency_code", agency_codes),
+        ("procedure_code", procedure_codes),
+    ):
+        code = getattr(event, field)
+        if codes is not None and code not in codes:
+            return Rejection(f"{field}: unknown code {code!r}")
+    if event.occurred_at > now + max_future_skew:
+        ahead = event.occurred_at - now
+        return Rejection(f"occurred_at: {ahead} in the future (more than the allowed {max_future_skew})")
+    return Decoded(event, text)
+
+
+def _explain(text: str, exc: ValidationError) -> Rejection:
+    """The reason for a failed validation: syntax, shape, version and type first."""
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
+        return Rejection(f"not JSON: {getattr(err, 'msg', 'nested too deeply')}")
+    if not isinstance(obj, dict):
+        return Rejection(f"expected a JSON object, got {type(obj).__name__}")
+    return _check_shape(obj) or Rejection(_describe(exc))
+
+
+def _check_shape(obj: dict[str, Any]) -> Rejection | None:
+    version = obj.get("schema_version")
+    if "schema_version" not in obj:
+        return Rejection("schema_version: missing")
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        return Rejection(f"schema_version: unknown version {version!r} (this system reads {SCHEMA_VERSION})")
+    event_type = obj.get("event_type")
+    if "event_type" not in obj:
+        return Rejection("event_type: missing")
+    if event_type not in EVENT_TYPES:
+        return Rejection(f"event_type: unknown type {event_type!r}")
+    return None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False)[:3]:
+        location = ".".join(str(p) for p in error["loc"][1:] or error["loc"])
+        given = error.get("input")
+        shown = "" if error["type"] == "missing" else f" (got {json.dumps(given, default=str)[:60]})"
+        parts.append(f"{location}: {error['msg']}{shown}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")

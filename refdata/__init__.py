@@ -1,0 +1,1 @@
+"""Reference data: administrative units, agencies, the procedure catalog, holidays."""
