@@ -7,7 +7,9 @@ anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
+import threading
 from dataclasses import replace
 from typing import Annotated
 
@@ -15,6 +17,9 @@ import typer
 
 import stack
 import store
+from ingest.consumer import IngestOptions, Ingestor
+from ingest.topics import ensure_topic
+from ioc import logs
 from ioc.errors import IocError
 from ioc.settings import Settings, redact
 
@@ -125,6 +130,28 @@ def db_maintain() -> None:
             f"{report.forgotten_ids} event ids forgotten"
         )
     _say(f"compression: {report.compressed_chunks} chunks compressed")
+
+
+@app.command("ingest")
+def ingest(
+    group: Annotated[str, typer.Option(help="Kafka consumer group.")] = "ioc-ingest",
+    batch_size: Annotated[int, typer.Option(min=1, help="Events per batch at most.")] = 2000,
+    batch_wait: Annotated[float, typer.Option(min=0.01, help="Seconds a batch waits to fill.")] = 0.5,
+    json_logs: Annotated[bool, typer.Option("--json", help="Log one JSON object a line.")] = False,
+) -> None:
+    """Consume application events from Kafka into the store, exactly once (stop: SIGTERM/SIGINT)."""
+    logs.configure(json_lines=json_logs)
+    settings = _settings()
+    ensure_topic(settings.kafka_bootstrap, settings.topic)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    options = IngestOptions(group_id=group, batch_size=batch_size, batch_wait_s=batch_wait)
+    totals = Ingestor(settings, options).run(stop)
+    _say(
+        f"ingest stopped: {totals.stored} events stored, {totals.duplicates} duplicates ignored, "
+        f"{totals.dead_letters} dead letters, {totals.batches} batches"
+    )
 
 
 @app.command("up")

@@ -1,0 +1,267 @@
+"""The ingest loop: Kafka records in, one database transaction per batch, then offsets.
+
+Order of work for each batch, which is what makes "exactly once" hold across crashes:
+
+1. poll records until the batch is full (``batch_size``) or old enough (``batch_wait_s``);
+2. decode each; invalid ones become dead letters with their reason;
+3. write dead letters, events, applications and rollups in one transaction and commit;
+4. commit the batch's Kafka offsets;
+5. announce the changed units on Redis (best effort).
+
+A crash before 3 commits loses nothing (Kafka redelivers); between 3 and 4 the batch is
+redelivered and changes nothing (events are idempotent on ``event_id``). When PostgreSQL
+is unreachable the batch is retried with capped exponential backoff, partitions paused so
+the consumer stays in its group without fetching more, and no offset is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import CommitFailedError, KafkaError
+
+from ingest.contract import DEFAULT_MAX_FUTURE_SKEW, Decoded, decode
+from ingest.notify import ChangeNotifier
+from ingest.sink import Accepted, BatchResult, DeadLetter, write_batch
+from ioc.errors import UnreachableError
+from ioc.settings import Settings
+from refdata import db as refdata_db
+from store import connect
+
+log = logging.getLogger("ioc.ingest")
+
+Connection = psycopg.Connection[tuple[object, ...]]
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    group_id: str = "ioc-ingest"
+    batch_size: int = 2000
+    batch_wait_s: float = 0.5
+    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW
+    refdata_refresh_s: float = 60.0
+    backoff_max_s: float = 30.0
+
+
+@dataclass
+class Totals:
+    batches: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    last_event_at: datetime | None = None
+    batch_seconds: list[float] = field(default_factory=list)
+
+    def add(self, result: BatchResult, seconds: float) -> None:
+        self.batches += 1
+        self.stored += result.stored
+        self.duplicates += result.duplicates
+        self.dead_letters += result.dead_letters
+        if result.latest_event_at and (
+            self.last_event_at is None or result.latest_event_at > self.last_event_at
+        ):
+            self.last_event_at = result.latest_event_at
+        self.batch_seconds.append(seconds)
+        del self.batch_seconds[:-1000]
+
+
+class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Remembers revoked partitions; the loop drops their buffered records.
+
+    kafka-python may call this from its heartbeat thread: it only records, under a lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._revoked: set[TopicPartition] = set()
+
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        with self._lock:
+            self._revoked.update(revoked)
+        log.info("partitions revoked: %s", sorted(f"{tp.topic}/{tp.partition}" for tp in revoked))
+
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("partitions assigned: %s", sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
+
+    def take(self) -> set[TopicPartition]:
+        with self._lock:
+            revoked, self._revoked = self._revoked, set()
+        return revoked
+
+
+class Ingestor:
+    """One consumer-group member; ``run`` until ``stop`` is set."""
+
+    def __init__(self, settings: Settings, options: IngestOptions | None = None) -> None:
+        self.settings = settings
+        self.options = options or IngestOptions()
+        self.totals = Totals()
+        self._conn: Connection | None = None
+        self._codes_loaded_at = -1e9
+        self._unit_codes: frozenset[str] = frozenset()
+        self._agency_codes: frozenset[str] = frozenset()
+        self._procedure_codes: frozenset[str] = frozenset()
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, *, on_batch: Callable[[BatchResult], None] | None = None) -> Totals:
+        listener = _Revocations()
+        consumer = KafkaConsumer(
+            bootstrap_servers=list(self.settings.kafka_bootstrap),
+            group_id=self.options.group_id,
+            client_id=f"{self.options.group_id}-{random.getrandbits(32):08x}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.options.batch_size,
+        )
+        consumer.subscribe([self.settings.topic], listener=listener)
+        notifier = ChangeNotifier(self.settings.redis_url)
+        try:
+            while not stop.is_set():
+                records = self._collect(consumer, listener, stop)
+                if not records:
+                    continue
+                result = self._write(consumer, records, stop)
+                if result is None:  # stopped while the database was down: abandon the batch
+                    break
+                self._commit(consumer, records)
+                if result.changed_units:
+                    notifier.publish(result.changed_units)
+                if on_batch is not None:
+                    on_batch(result)
+        finally:
+            notifier.close()
+            consumer.close(autocommit=False)
+            if self._conn is not None:
+                self._conn.close()
+        return self.totals
+
+    def _collect(self, consumer: KafkaConsumer, listener: _Revocations, stop: threading.Event) -> list:  # type: ignore[type-arg]
+        records: list = []  # type: ignore[type-arg]
+        deadline = time.monotonic() + self.options.batch_wait_s
+        while len(records) < self.options.batch_size and not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 and records:
+                break
+            polled = consumer.poll(
+                timeout_ms=max(50, int(left * 1000)), max_records=self.options.batch_size - len(records)
+            )
+            for batch in polled.values():
+                records.extend(batch)
+            revoked = listener.take()
+            if revoked:
+                records = [r for r in records if TopicPartition(r.topic, r.partition) not in revoked]
+            if left <= 0:
+                break
+        return records
+
+    def _write(self, consumer: KafkaConsumer, records: list, stop: threading.Event) -> BatchResult | None:  # type: ignore[type-arg]
+        delay = 0.5
+        paused = False
+        while not stop.is_set():
+            try:
+                conn = self._connection()
+                self._refresh_codes(conn)
+                accepted, dead = self._decode(records)
+                started = time.monotonic()
+                with conn.transaction():
+                    result = write_batch(conn, accepted, dead, self.settings.timezone)
+                self.totals.add(result, time.monotonic() - started)
+                if paused:
+                    consumer.resume(*consumer.assignment())
+                    log.info("database reachable again; ingest resumed")
+                return result
+            except (
+                psycopg.OperationalError,
+                psycopg.errors.TransactionRollbackError,
+                UnreachableError,
+            ) as exc:
+                self._drop_connection()
+                log.warning(
+                    "database unreachable, batch kept, retrying in %.1f s: %s",
+                    delay,
+                    str(exc).strip().splitlines()[0],
+                )
+                if not paused:
+                    consumer.pause(*consumer.assignment())
+                    paused = True
+                stop.wait(delay)
+                consumer.poll(timeout_ms=0)  # stay in the group; paused partitions fetch nothing
+                delay = min(delay * 2, self.options.backoff_max_s) * random.uniform(0.8, 1.0)  # noqa: S311 - jitter
+        return None
+
+    def _commit(self, consumer: KafkaConsumer, records: list) -> None:  # type: ignore[type-arg]
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            if tp not in offsets or offsets[tp].offset <= record.offset:
+                offsets[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+        try:
+            consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # The group rebalanced: the partitions' new owner re-reads these records,
+            # which are already stored and change nothing.
+            log.warning(
+                "offset commit refused after a rebalance (records will be re-read harmlessly): %s", exc
+            )
+
+    # --- decoding and reference data ----------------------------------------------------
+
+    def _decode(self, records: list) -> tuple[list[Accepted], list[DeadLetter]]:  # type: ignore[type-arg]
+        now = datetime.now(UTC)
+        accepted: list[Accepted] = []
+        dead: list[DeadLetter] = []
+        for record in records:
+            outcome = decode(
+                record.value,
+                now=now,
+                unit_codes=self._unit_codes,
+                agency_codes=self._agency_codes,
+                procedure_codes=self._procedure_codes,
+                max_future_skew=self.options.max_future_skew,
+            )
+            if isinstance(outcome, Decoded):
+                accepted.append(Accepted(outcome, f"{record.topic}/{record.partition}/{record.offset}"))
+            else:
+                dead.append(
+                    DeadLetter(
+                        record.topic, record.partition, record.offset, record.value or b"", outcome.reason
+                    )
+                )
+        return accepted, dead
+
+    def _refresh_codes(self, conn: Connection) -> None:
+        if time.monotonic() - self._codes_loaded_at < self.options.refdata_refresh_s:
+            return
+        data = refdata_db.load(conn)
+        self._unit_codes, self._agency_codes, self._procedure_codes = (
+            data.unit_codes,
+            data.agency_codes,
+            data.procedure_codes,
+        )
+        self._codes_loaded_at = time.monotonic()
+        if not self._unit_codes:
+            log.warning(
+                "no units in the database: every event will be a dead letter (run `ioc refdata load`)"
+            )
+
+    # --- connection -----------------------------------------------------------------------
+
+    def _connection(self) -> Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(self.settings.database_url, autocommit=True)
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None

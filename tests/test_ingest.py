@@ -1,0 +1,192 @@
+"""`ioc ingest` as it runs for real: a process reading real Kafka into a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from kafka import KafkaProducer
+
+import store
+from ioc.settings import Settings
+from refdata import db as refdata_db
+from refdata.model import Agency, Procedure, ReferenceData, Unit
+from store import rollups
+from tests.events import NOW, event_json
+
+Connection = psycopg.Connection[tuple[object, ...]]
+
+REFDATA = ReferenceData(
+    units=(
+        Unit("01", "Thành phố Hà Nội", "province", None, date(2025, 7, 1)),
+        Unit("001", "Huyện mẫu 1 (Hà Nội)", "district", "01", date(2025, 7, 1), is_sample=True),
+        Unit("00001", "Xã mẫu 1.1 (Hà Nội)", "commune", "001", date(2025, 7, 1), is_sample=True),
+        Unit("00002", "Xã mẫu 1.2 (Hà Nội)", "commune", "001", date(2025, 7, 1), is_sample=True),
+    ),
+    agencies=(Agency("C00001.UBND", "UBND Xã mẫu 1.1", "commune_committee", "00001"),),
+    procedures=(Procedure("1.001", "Đăng ký khai sinh", "Hộ tịch", "full", "commune", False, True, 1, True),),
+)
+
+POISON = {
+    b"\xff\xfe not utf-8": "not UTF-8",
+    b"{not json": "not JSON",
+    b"[1, 2]": "expected a JSON object",
+    json.dumps({**event_json("received", "HS-P", NOW), "due_at": "2026-11-30T17:00:00"}).encode(): "due_at",
+    json.dumps(event_json("submitted", "HS-P", NOW, channel="web")).encode(): "channel",
+    json.dumps(event_json("submitted", "HS-P", NOW, unit="99999")).encode(): "unknown code '99999'",
+    json.dumps({**event_json("rated", "HS-P", NOW), "schema_version": 2}).encode(): "schema_version",
+    json.dumps({**event_json("rated", "HS-P", NOW), "event_type": "approved"}).encode(): "event_type",
+    json.dumps(event_json("rated", "HS-P", NOW + timedelta(days=3650))).encode(): "in the future",
+    b"{" + b" " * 70_000 + b"}": "exceeds the limit",
+}
+
+
+def lifecycle(n: int) -> list[dict]:
+    at = NOW - timedelta(days=n % 20 + 1)
+    app = f"HS-{n}"
+    unit = "00001" if n % 3 else "00002"
+    return [
+        event_json("submitted", app, at, unit=unit, channel="online" if n % 2 else "in_person"),
+        event_json("received", app, at + timedelta(hours=1), unit=unit),
+        event_json("resolved", app, at + timedelta(days=1), unit=unit),
+    ]
+
+
+@pytest.fixture
+def ingest_env(settings: Settings, timescale_url: str, topic: str) -> dict[str, str]:
+    with store.connect(timescale_url, autocommit=True) as conn:
+        store.migrate(conn)
+        with conn.transaction():
+            refdata_db.save(conn, REFDATA)
+    return {**os.environ, "IOC_DATABASE_URL": timescale_url, "IOC_TOPIC": topic}
+
+
+def start_ingest(env: dict[str, str], group: str, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ioc", "ingest", "--group", group, *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def produce(settings: Settings, topic: str, values: list[bytes], keys: list[bytes] | None = None) -> None:
+    producer = KafkaProducer(bootstrap_servers=list(settings.kafka_bootstrap), acks="all", linger_ms=20)
+    for i, value in enumerate(values):
+        producer.send(topic, key=keys[i] if keys else None, value=value)
+    producer.flush(timeout=60)
+    producer.close()
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def count(url: str, table: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def assert_rollups_exact(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        kept = conn.execute(
+            "SELECT * FROM rollup_daily ORDER BY day, unit_code, agency_code, procedure_code"
+        ).fetchall()
+        assert [tuple(r) for r in kept] == [tuple(r) for r in rollups.compute_all(conn)]
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return err
+
+
+def test_valid_events_once_and_every_poison_message_kept(settings, ingest_env, topic):
+    url = ingest_env["IOC_DATABASE_URL"]
+    events = [e for n in range(200) for e in lifecycle(n)]
+    values = [json.dumps(e).encode() for e in events]
+    values += values[:50]  # redelivered duplicates
+    values += list(POISON)
+    produce(settings, topic, values, keys=None)
+
+    proc = start_ingest(ingest_env, f"g-{uuid.uuid4().hex[:8]}", "--batch-size", "97")
+    wait_for(
+        lambda: count(url, "events") == len(events) and count(url, "dead_letters") == len(POISON),
+        60,
+        "ingest",
+    )
+    err = stop(proc)
+
+    assert "600 events stored, 50 duplicates ignored, 10 dead letters" in err
+    assert count(url, "applications") == 200
+    with psycopg.connect(url) as conn:
+        reasons = dict(conn.execute("SELECT payload, reason FROM dead_letters").fetchall())
+        totals = conn.execute(
+            "SELECT sum(received), sum(received_online), sum(resolved) FROM rollup_daily"
+        ).fetchone()
+    for payload, expected in POISON.items():
+        assert expected in reasons[payload], (expected, reasons[payload])
+    assert totals == (200, 100, 200)
+    assert_rollups_exact(url)
+
+
+def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(settings, ingest_env, topic):
+    url = ingest_env["IOC_DATABASE_URL"]
+    events = [e for n in range(4000) for e in lifecycle(n)]
+    produce(
+        settings,
+        topic,
+        [json.dumps(e).encode() for e in events],
+        keys=[e["application_id"].encode() for e in events],
+    )
+    group = f"g-{uuid.uuid4().hex[:8]}"
+
+    first = start_ingest(ingest_env, group, "--batch-size", "500")
+    wait_for(lambda: count(url, "events") > 0, 60, "the first batches")
+    first.kill()  # SIGKILL: no clean-up, offsets of the batch in flight not committed
+    first.communicate(timeout=30)
+    stored_at_kill = count(url, "events")
+    assert 0 < stored_at_kill < len(events), "kill landed mid-stream"
+
+    second = start_ingest(ingest_env, group, "--batch-size", "500")
+    wait_for(lambda: count(url, "events") == len(events), 120, "the restarted consumer")
+    stop(second)
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone()
+        totals = conn.execute("SELECT sum(received), sum(resolved) FROM rollup_daily").fetchone()
+    assert row == (len(events), len(events))
+    assert totals == (4000, 4000)
+    assert count(url, "applications") == 4000
+    assert_rollups_exact(url)
+
+
+def test_sigterm_during_a_database_outage_exits_cleanly_without_committing(
+    settings, ingest_env, topic, tmp_path: Path
+):
+    env = {**ingest_env, "IOC_DATABASE_URL": "postgresql://ioc@127.0.0.1:1/nowhere"}
+    produce(settings, topic, [json.dumps(e).encode() for e in lifecycle(1)])
+    proc = start_ingest(env, f"g-{uuid.uuid4().hex[:8]}")
+    time.sleep(4)
+    err = stop(proc)
+    assert "database unreachable, batch kept" in err
+    assert "0 events stored" in err
+    retries = err.count("database unreachable")
+    assert 2 <= retries <= 6, f"backoff: {retries} retries in 4 s"
