@@ -13,6 +13,7 @@ COPY pyproject.toml README.md ./
 COPY ioc ./ioc
 COPY stack ./stack
 COPY store ./store
+COPY refdata ./refdata
 COPY dashboard ./dashboard
 COPY ingest ./ingest
 COPY layouts ./layouts

@@ -50,6 +50,9 @@ class IngestOptions:
     max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW
     refdata_refresh_s: float = 60.0
     backoff_max_s: float = 30.0
+    # A crashed member's partitions move to the others after this long (Kafka's client
+    # default, 45 s, leaves the crashed member's share of the wall stale too long).
+    session_timeout_ms: int = 10_000
 
 
 @dataclass
@@ -122,6 +125,8 @@ class Ingestor:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.options.batch_size,
+            session_timeout_ms=self.options.session_timeout_ms,
+            heartbeat_interval_ms=self.options.session_timeout_ms // 3,
         )
         consumer.subscribe([self.settings.topic], listener=listener)
         notifier = ChangeNotifier(self.settings.redis_url)
@@ -182,7 +187,7 @@ class Ingestor:
                 return result
             except (
                 psycopg.OperationalError,
-                psycopg.errors.TransactionRollbackError,
+                psycopg.errors.TransactionRollback,
                 UnreachableError,
             ) as exc:
                 self._drop_connection()

@@ -34,13 +34,13 @@ Connection = psycopg.Connection[tuple[object, ...]]
 
 INSERT_DEAD_LETTERS = """
 INSERT INTO dead_letters (topic, partition, "offset", payload, reason)
-SELECT * FROM unnest(%(topics)s::text[], %(partitions)s::int[], %(offsets)s::bigint[],
-                     %(payloads)s::bytea[], %(reasons)s::text[])
+SELECT * FROM unnest(%(topics)b::text[], %(partitions)b::int[], %(offsets)b::bigint[],
+                     %(payloads)b::bytea[], %(reasons)b::text[])
 ON CONFLICT (topic, partition, "offset") DO NOTHING
 """
 CLAIM_IDS = """
 INSERT INTO event_ids (event_id, occurred_at)
-SELECT * FROM unnest(%(ids)s::text[], %(times)s::timestamptz[])
+SELECT * FROM unnest(%(ids)b::text[], %(times)b::timestamptz[])
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
@@ -48,9 +48,9 @@ INSERT_EVENTS = """
 INSERT INTO events (event_id, occurred_at, event_type, application_id, procedure_code,
                     agency_code, unit_code, payload, source)
 SELECT id, at, type, app, proc, agency, unit, payload::jsonb, source
-  FROM unnest(%(ids)s::text[], %(times)s::timestamptz[], %(types)s::text[], %(apps)s::text[],
-              %(procs)s::text[], %(agencies)s::text[], %(units)s::text[], %(payloads)s::text[],
-              %(sources)s::text[])
+  FROM unnest(%(ids)b::text[], %(times)b::timestamptz[], %(types)b::text[], %(apps)b::text[],
+              %(procs)b::text[], %(agencies)b::text[], %(units)b::text[], %(payloads)b::text[],
+              %(sources)b::text[])
        AS e(id, at, type, app, proc, agency, unit, payload, source)
 """
 LOCK = "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%(keys)s::bigint[]) AS k"

@@ -22,6 +22,7 @@ from ingest.topics import ensure_topic
 from ioc import logs
 from ioc.errors import IocError
 from ioc.settings import Settings, redact
+from refdata.cli import app as refdata_app
 
 app = typer.Typer(
     help="Intelligent Operations Center for Vietnam's online public services.",
@@ -33,6 +34,7 @@ stack_app = typer.Typer(help="The local stack: Kafka, PostgreSQL/TimescaleDB, Re
 db_app = typer.Typer(help="The database: migrations, status, retention.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 app.add_typer(db_app, name="db")
+app.add_typer(refdata_app, name="refdata")
 
 
 def _say(line: str) -> None:
