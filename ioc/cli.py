@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 from dataclasses import replace
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -22,6 +23,8 @@ from ingest.topics import ensure_topic
 from ioc import logs
 from ioc.errors import IocError
 from ioc.settings import Settings, redact
+from refdata import db as refdata_db
+from refdata import files as refdata_files
 from refdata.cli import app as refdata_app
 
 app = typer.Typer(
@@ -160,9 +163,19 @@ def ingest(
 def up(
     no_timescaledb: Annotated[bool, typer.Option("--no-timescaledb", help="Plain PostgreSQL.")] = False,
 ) -> None:
-    """Bring the system up on this machine: the stack, then the schema."""
+    """Bring the system up on this machine: the stack, the schema, the reference data."""
     stack_up(no_timescaledb=no_timescaledb)
     db_migrate()
+    settings = _settings()
+    with store.connect(settings.database_url, autocommit=True) as conn:
+        loaded = refdata_db.load(conn)
+        if not loaded.units:
+            data = refdata_files.read_dir(refdata_files.default_dir())
+            refdata_db.save(conn, data, today=datetime.now(settings.timezone).date())
+            loaded = data
+    _say(f"reference data: {len(loaded.units)} units, {len(loaded.procedures)} procedures")
+    ensure_topic(settings.kafka_bootstrap, settings.topic)
+    _say(f"topic {settings.topic} ready")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ import store
 from ioc.settings import Settings
 from refdata import db as refdata_db
 from refdata.model import Agency, Procedure, ReferenceData, Unit
+from stack import kafka_broker, postgres
 from store import rollups
 from tests.events import NOW, event_json
 
@@ -71,14 +72,14 @@ def ingest_env(settings: Settings, timescale_url: str, topic: str) -> dict[str, 
     return {**os.environ, "IOC_DATABASE_URL": timescale_url, "IOC_TOPIC": topic}
 
 
-def start_ingest(env: dict[str, str], group: str, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ioc", "ingest", "--group", group, *extra],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def start_ingest(
+    env: dict[str, str], group: str, *extra: str, log: Path | None = None
+) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "ioc", "ingest", "--group", group, *extra]
+    if log is None:
+        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with log.open("w") as err:  # the child keeps its own descriptor
+        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
 
 
 def produce(settings: Settings, topic: str, values: list[bytes], keys: list[bytes] | None = None) -> None:
@@ -112,11 +113,23 @@ def assert_rollups_exact(url: str) -> None:
         assert [tuple(r) for r in kept] == [tuple(r) for r in rollups.compute_all(conn)]
 
 
-def stop(proc: subprocess.Popen[str]) -> str:
+def stop(proc: subprocess.Popen[str], log: Path | None = None) -> str:
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
+    err = log.read_text() if log else err
     assert proc.returncode == 0, err
     return err
+
+
+def assert_exactly_once(url: str, applications: int) -> None:
+    """Every lifecycle() event stored once; rollups count each application once."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone()
+        totals = conn.execute("SELECT sum(received), sum(resolved) FROM rollup_daily").fetchone()
+    assert row == (3 * applications, 3 * applications)
+    assert totals == (applications, applications)
+    assert count(url, "applications") == applications
+    assert_rollups_exact(url)
 
 
 def test_valid_events_once_and_every_poison_message_kept(settings, ingest_env, topic):
@@ -169,13 +182,7 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(settings, ing
     second = start_ingest(ingest_env, group, "--batch-size", "500")
     wait_for(lambda: count(url, "events") == len(events), 120, "the restarted consumer")
     stop(second)
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone()
-        totals = conn.execute("SELECT sum(received), sum(resolved) FROM rollup_daily").fetchone()
-    assert row == (len(events), len(events))
-    assert totals == (4000, 4000)
-    assert count(url, "applications") == 4000
-    assert_rollups_exact(url)
+    assert_exactly_once(url, 4000)
 
 
 def test_sigterm_during_a_database_outage_exits_cleanly_without_committing(
@@ -190,3 +197,66 @@ def test_sigterm_during_a_database_outage_exits_cleanly_without_committing(
     assert "0 events stored" in err
     retries = err.count("database unreachable")
     assert 2 <= retries <= 6, f"backoff: {retries} retries in 4 s"
+
+
+def keyed(applications: int) -> tuple[list[bytes], list[bytes]]:
+    events = [e for n in range(applications) for e in lifecycle(n)]
+    return [json.dumps(e).encode() for e in events], [e["application_id"].encode() for e in events]
+
+
+def test_two_consumers_share_partitions_and_the_survivor_takes_over(settings, ingest_env, topic, tmp_path):
+    url = ingest_env["IOC_DATABASE_URL"]
+    values, keys = keyed(5000)
+    produce(settings, topic, values, keys)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    a = start_ingest(ingest_env, group, "--batch-size", "200", log=logs[0])
+    b = start_ingest(ingest_env, group, "--batch-size", "200", log=logs[1])
+    wait_for(
+        lambda: all("partitions assigned: ['test" in log.read_text() for log in logs), 60, "both to share"
+    )
+    wait_for(lambda: count(url, "events") > 0, 60, "the first batches")
+    a.kill()
+    a.communicate(timeout=30)
+    wait_for(lambda: count(url, "events") == len(values), 120, "the survivor")
+    err = stop(b, logs[1])
+    assert f"partitions assigned: ['{topic}/0', '{topic}/1', '{topic}/2']" in err
+    assert_exactly_once(url, 5000)
+
+
+def test_postgres_restart_under_load(settings, plain_stack, make_database, topic, tmp_path):
+    url = make_database(postgres.url(plain_stack))
+    with store.connect(url, autocommit=True) as conn:
+        store.migrate(conn)
+        with conn.transaction():
+            refdata_db.save(conn, REFDATA)
+    env = {**os.environ, "IOC_DATABASE_URL": url, "IOC_TOPIC": topic}
+    values, keys = keyed(4000)
+    produce(settings, topic, values, keys)
+    log = tmp_path / "ingest.log"
+    proc = start_ingest(env, f"g-{uuid.uuid4().hex[:8]}", "--batch-size", "300", log=log)
+    wait_for(lambda: count(url, "events") > 0, 60, "the first batches")
+    postgres.down(plain_stack)
+    time.sleep(2)
+    postgres.up(plain_stack, log=lambda _: None)
+    wait_for(lambda: count(url, "events") == len(values), 120, "ingest to resume")
+    err = stop(proc, log)
+    assert "database unreachable, batch kept" in err
+    assert "database reachable again" in err
+    assert_exactly_once(url, 4000)
+
+
+def test_kafka_restart_under_load(settings, local_stack, ingest_env, topic, tmp_path):
+    url = ingest_env["IOC_DATABASE_URL"]
+    values, keys = keyed(3000)
+    produce(settings, topic, values[: len(values) // 2], keys[: len(values) // 2])
+    log = tmp_path / "ingest.log"
+    proc = start_ingest(ingest_env, f"g-{uuid.uuid4().hex[:8]}", "--batch-size", "300", log=log)
+    wait_for(lambda: count(url, "events") > 0, 60, "the first batches")
+    kafka_broker.down(local_stack)
+    time.sleep(2)
+    kafka_broker.up(local_stack, log=lambda _: None)
+    produce(settings, topic, values[len(values) // 2 :], keys[len(values) // 2 :])
+    wait_for(lambda: count(url, "events") == len(values), 120, "ingest after the broker's restart")
+    stop(proc, log)
+    assert_exactly_once(url, 3000)
