@@ -18,6 +18,7 @@ import typer
 
 import stack
 import store
+from ingest.cli import deadletters_app
 from ingest.consumer import IngestOptions, Ingestor
 from ingest.topics import ensure_topic
 from ioc import logs
@@ -38,6 +39,7 @@ db_app = typer.Typer(help="The database: migrations, status, retention.", no_arg
 app.add_typer(stack_app, name="stack")
 app.add_typer(db_app, name="db")
 app.add_typer(refdata_app, name="refdata")
+app.add_typer(deadletters_app, name="deadletters")
 
 
 def _say(line: str) -> None:

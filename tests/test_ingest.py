@@ -260,3 +260,42 @@ def test_kafka_restart_under_load(settings, local_stack, ingest_env, topic, tmp_
     wait_for(lambda: count(url, "events") == len(values), 120, "ingest after the broker's restart")
     stop(proc, log)
     assert_exactly_once(url, 3000)
+
+
+def ioc(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ioc", *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_dead_letters_are_listed_and_a_fixed_one_replayed(settings, ingest_env, topic, tmp_path):
+    url = ingest_env["IOC_DATABASE_URL"]
+    wrong_unit = event_json("submitted", "HS-fix", NOW - timedelta(hours=1), unit="99999")
+    produce(settings, topic, [json.dumps(wrong_unit).encode(), b"{broken"])
+    log = tmp_path / "ingest.log"
+    proc = start_ingest(ingest_env, f"g-{uuid.uuid4().hex[:8]}", log=log)
+    try:
+        wait_for(lambda: count(url, "dead_letters") == 2, 60, "the dead letters")
+        listed = ioc(ingest_env, "deadletters", "list", "--reason", "unknown code")
+        assert listed.returncode == 0, listed.stderr
+        assert "reason: unit_code: unknown code '99999'" in listed.stdout
+        assert "not JSON" not in listed.stdout
+        with psycopg.connect(url) as conn:
+            ids = dict(conn.execute("SELECT reason LIKE 'not JSON%%', id FROM dead_letters").fetchall())
+
+        again = ioc(ingest_env, "deadletters", "replay", str(ids[True]))
+        assert again.returncode == 1
+        assert "would be rejected again: not JSON" in again.stderr
+
+        fixed = tmp_path / "fixed.json"
+        fixed.write_text(json.dumps({**wrong_unit, "unit_code": "00001"}))
+        replayed = ioc(ingest_env, "deadletters", "replay", str(ids[False]), "--payload", str(fixed))
+        assert replayed.returncode == 0, replayed.stderr
+        assert f"sent again as {topic}/" in replayed.stdout
+        wait_for(lambda: count(url, "events") == 1, 60, "the replayed event")
+    finally:
+        stop(proc, log)
+    pending = ioc(ingest_env, "deadletters", "list", "--pending")
+    assert "unknown code" not in pending.stdout
+    assert "not JSON" in pending.stdout
+    assert count(url, "dead_letters") == 2  # nothing is deleted

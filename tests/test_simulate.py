@@ -10,11 +10,15 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import typer
 from kafka import KafkaConsumer
+from typer.testing import CliRunner
 
 from ingest.contract import Decoded, Rejection, decode
 from ioc.settings import Settings
 from refdata.model import Agency, Holiday, Procedure, ReferenceData, Unit
+from simulate.cli import register
+from simulate.errors import SimulateError
 from simulate.faults import MALFORMED_KINDS, Faults, Message, inject
 from simulate.generate import SimEvent, generate
 from simulate.produce import Summary, new_summary, produce, send
@@ -522,6 +526,30 @@ def test_produce_to_kafka_keys_by_application_in_order(settings: Settings, topic
     assert all(len(p) == 1 for p in partitions.values())
     assert len({p for ps in partitions.values() for p in ps}) == 3
     assert Counter(json.loads(v)["event_type"] for _, _, v in records) == summary.events
+
+
+def test_a_run_that_cannot_go_says_why_before_reaching_kafka():
+    nowhere = ("127.0.0.1:1",)
+    with pytest.raises(SimulateError, match="not in the reference data"):
+        produce(REFDATA, bootstrap=nowhere, topic="t", tz=TZ, history_days=1.0, scenario="backlog:unit=99999")
+    with pytest.raises(SimulateError, match="nothing to simulate"):
+        produce(REFDATA, bootstrap=nowhere, topic="t", tz=TZ)
+
+
+def test_the_command_checks_its_options():
+    app = typer.Typer()
+    app.command("other")(lambda: None)
+    register(app)
+    runner = CliRunner()
+    for args, complaint in (
+        (["--faults", "late=2", "--history-days", "1"], "late"),
+        (["--scenario", "meltdown", "--history-days", "1"], "meltdown"),
+        (["--now", "2026-01-05T10:00:00", "--history-days", "1"], "offset"),
+        (["--count", "5"], "--history-days"),
+    ):
+        result = runner.invoke(app, ["simulate", *args])
+        assert result.exit_code == 2, result.output
+        assert complaint in result.output
 
 
 def test_messages_are_namedtuples_of_bytes():
