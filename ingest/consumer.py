@@ -30,6 +30,7 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import CommitFailedError, KafkaError
 
 from ingest.contract import DEFAULT_MAX_FUTURE_SKEW, Decoded, decode
+from ingest.metrics import IngestMetrics
 from ingest.notify import ChangeNotifier
 from ingest.sink import Accepted, BatchResult, DeadLetter, write_batch
 from ioc.errors import UnreachableError
@@ -38,6 +39,7 @@ from refdata import db as refdata_db
 from store import connect
 
 log = logging.getLogger("ioc.ingest")
+LAG_EVERY_S = 5.0
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -104,9 +106,13 @@ class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
 class Ingestor:
     """One consumer-group member; ``run`` until ``stop`` is set."""
 
-    def __init__(self, settings: Settings, options: IngestOptions | None = None) -> None:
+    def __init__(
+        self, settings: Settings, options: IngestOptions | None = None, metrics: IngestMetrics | None = None
+    ) -> None:
         self.settings = settings
         self.options = options or IngestOptions()
+        self.metrics = metrics or IngestMetrics()
+        self._lag_checked_at = 0.0
         self.totals = Totals()
         self._conn: Connection | None = None
         self._codes_loaded_at = -1e9
@@ -139,6 +145,7 @@ class Ingestor:
                 if result is None:  # stopped while the database was down: abandon the batch
                     break
                 self._commit(consumer, records)
+                self._measure_lag(consumer)
                 if result.changed_units:
                     notifier.publish(result.changed_units)
                 if on_batch is not None:
@@ -180,7 +187,10 @@ class Ingestor:
                 started = time.monotonic()
                 with conn.transaction():
                     result = write_batch(conn, accepted, dead, self.settings.timezone)
-                self.totals.add(result, time.monotonic() - started)
+                seconds = time.monotonic() - started
+                self.totals.add(result, seconds)
+                self.metrics.batch(result, seconds)
+                self.metrics.database_up.set(1)
                 if paused:
                     consumer.resume(*consumer.assignment())
                     log.info("database reachable again; ingest resumed")
@@ -196,6 +206,7 @@ class Ingestor:
                     delay,
                     str(exc).strip().splitlines()[0],
                 )
+                self.metrics.database_up.set(0)
                 if not paused:
                     consumer.pause(*consumer.assignment())
                     paused = True
@@ -218,6 +229,19 @@ class Ingestor:
             log.warning(
                 "offset commit refused after a rebalance (records will be re-read harmlessly): %s", exc
             )
+
+    def _measure_lag(self, consumer: KafkaConsumer) -> None:
+        """Records behind each assigned partition's end, every few seconds at most."""
+        if time.monotonic() - self._lag_checked_at < LAG_EVERY_S:
+            return
+        self._lag_checked_at = time.monotonic()
+        assigned = list(consumer.assignment())
+        try:
+            ends = consumer.end_offsets(assigned)
+            for tp in assigned:
+                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(ends[tp] - consumer.position(tp))
+        except KafkaError as exc:
+            log.debug("consumer lag not measured: %s", exc)
 
     # --- decoding and reference data ----------------------------------------------------
 

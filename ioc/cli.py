@@ -20,6 +20,7 @@ import stack
 import store
 from ingest.cli import deadletters_app
 from ingest.consumer import IngestOptions, Ingestor
+from ingest.metrics import IngestMetrics
 from ingest.topics import ensure_topic
 from ioc import logs
 from ioc.errors import IocError
@@ -145,6 +146,7 @@ def ingest(
     batch_size: Annotated[int, typer.Option(min=1, help="Events per batch at most.")] = 2000,
     batch_wait: Annotated[float, typer.Option(min=0.01, help="Seconds a batch waits to fill.")] = 0.5,
     json_logs: Annotated[bool, typer.Option("--json", help="Log one JSON object a line.")] = False,
+    metrics_port: Annotated[int, typer.Option(min=0, max=65535, help="Prometheus metrics port; 0: off.")] = 0,
 ) -> None:
     """Consume application events from Kafka into the store, exactly once (stop: SIGTERM/SIGINT)."""
     logs.configure(json_lines=json_logs)
@@ -154,7 +156,10 @@ def ingest(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     options = IngestOptions(group_id=group, batch_size=batch_size, batch_wait_s=batch_wait)
-    totals = Ingestor(settings, options).run(stop)
+    metrics = IngestMetrics()
+    if metrics_port:
+        metrics.serve(metrics_port)
+    totals = Ingestor(settings, options, metrics).run(stop)
     _say(
         f"ingest stopped: {totals.stored} events stored, {totals.duplicates} duplicates ignored, "
         f"{totals.dead_letters} dead letters, {totals.batches} batches"

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -50,6 +52,12 @@ POISON = {
     json.dumps(event_json("rated", "HS-P", NOW + timedelta(days=3650))).encode(): "in the future",
     b"{" + b" " * 70_000 + b"}": "exceeds the limit",
 }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def lifecycle(n: int) -> list[dict]:
@@ -140,13 +148,26 @@ def test_valid_events_once_and_every_poison_message_kept(settings, ingest_env, t
     values += list(POISON)
     produce(settings, topic, values, keys=None)
 
-    proc = start_ingest(ingest_env, f"g-{uuid.uuid4().hex[:8]}", "--batch-size", "97")
+    port = free_port()
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    proc = start_ingest(ingest_env, group, "--batch-size", "97", "--metrics-port", str(port))
     wait_for(
         lambda: count(url, "events") == len(events) and count(url, "dead_letters") == len(POISON),
         60,
         "ingest",
     )
+
+    def metrics() -> str:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+
+    wait_for(lambda: 'ioc_ingest_events_total{outcome="dead_letter"} 10.0' in metrics(), 10, "the metrics")
+    scraped = metrics()
     err = stop(proc)
+
+    assert 'ioc_ingest_events_total{outcome="stored"} 600.0' in scraped
+    assert 'ioc_ingest_events_total{outcome="duplicate"} 50.0' in scraped
+    assert f'ioc_ingest_consumer_lag{{partition="0",topic="{topic}"}}' in scraped
+    assert "ioc_ingest_database_up 1.0" in scraped
 
     assert "600 events stored, 50 duplicates ignored, 10 dead letters" in err
     assert count(url, "applications") == 200
