@@ -17,9 +17,18 @@ import json
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -53,6 +62,15 @@ class _Base(BaseModel):
     procedure_code: Code
     agency_code: Code
     unit_code: Code
+
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        # JSON true equals 1 in Python; the version is a number, never a boolean.
+        if isinstance(value, bool):
+            msg = f"unknown version {value!r}"
+            raise ValueError(msg)
+        return value
 
 
 class Submitted(_Base):
@@ -223,3 +241,15 @@ def _describe(exc: ValidationError) -> str:
         parts.append(f"{location}: {error['msg']}{shown}")
     more = exc.error_count() - len(parts)
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+SCHEMA_FILE = Path(__file__).parent / "schema" / "event-v1.schema.json"
+
+
+def schema_text() -> str:
+    """The published schema file's exact text (``python -m ingest.contract`` rewrites it)."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    SCHEMA_FILE.write_text(schema_text(), encoding="utf-8")
