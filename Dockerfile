@@ -14,6 +14,7 @@ COPY ioc ./ioc
 COPY stack ./stack
 COPY store ./store
 COPY refdata ./refdata
+COPY simulate ./simulate
 COPY dashboard ./dashboard
 COPY ingest ./ingest
 COPY layouts ./layouts

@@ -28,6 +28,7 @@ from ioc.settings import Settings, redact
 from refdata import db as refdata_db
 from refdata import files as refdata_files
 from refdata.cli import app as refdata_app
+from simulate.cli import register as register_simulate
 
 app = typer.Typer(
     help="Intelligent Operations Center for Vietnam's online public services.",
@@ -41,6 +42,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(db_app, name="db")
 app.add_typer(refdata_app, name="refdata")
 app.add_typer(deadletters_app, name="deadletters")
+register_simulate(app)
 
 
 def _say(line: str) -> None:
