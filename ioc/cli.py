@@ -149,6 +149,9 @@ def ingest(
     batch_wait: Annotated[float, typer.Option(min=0.01, help="Seconds a batch waits to fill.")] = 0.5,
     json_logs: Annotated[bool, typer.Option("--json", help="Log one JSON object a line.")] = False,
     metrics_port: Annotated[int, typer.Option(min=0, max=65535, help="Prometheus metrics port; 0: off.")] = 0,
+    session_timeout: Annotated[
+        float, typer.Option(min=6, max=300, help="Seconds before a silent member's partitions move on.")
+    ] = 10,
 ) -> None:
     """Consume application events from Kafka into the store, exactly once (stop: SIGTERM/SIGINT)."""
     logs.configure(json_lines=json_logs)
@@ -157,7 +160,12 @@ def ingest(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    options = IngestOptions(group_id=group, batch_size=batch_size, batch_wait_s=batch_wait)
+    options = IngestOptions(
+        group_id=group,
+        batch_size=batch_size,
+        batch_wait_s=batch_wait,
+        session_timeout_ms=int(session_timeout * 1000),
+    )
     metrics = IngestMetrics()
     if metrics_port:
         metrics.serve(metrics_port)

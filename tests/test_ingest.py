@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -12,20 +13,29 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from kafka import KafkaProducer
+from kafka.admin import NewTopic
 
 import store
 from ioc.settings import Settings
 from refdata import db as refdata_db
+from refdata import files as refdata_files
 from refdata.model import Agency, Procedure, ReferenceData, Unit
+from simulate.faults import Faults
+from simulate.produce import produce as simulate_produce
 from stack import kafka_broker, postgres
 from store import rollups
 from tests.events import NOW, event_json
+from tests.test_sink import assert_invariants as assert_sink_invariants
+from tests.test_sink import history
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -320,3 +330,79 @@ def test_dead_letters_are_listed_and_a_fixed_one_replayed(settings, ingest_env, 
     assert "unknown code" not in pending.stdout
     assert "not JSON" in pending.stdout
     assert count(url, "dead_letters") == 2  # nothing is deleted
+
+
+def test_simulated_traffic_with_faults_is_stored_exactly_once(settings, timescale_url, topic):
+    data = refdata_files.read_dir(refdata_files.default_dir())
+    with store.connect(timescale_url, autocommit=True) as conn:
+        store.migrate(conn)
+        refdata_db.save(conn, data)
+    summary = simulate_produce(
+        data,
+        bootstrap=settings.kafka_bootstrap,
+        topic=topic,
+        tz=settings.timezone,
+        seed=11,
+        history_days=0.5,
+        faults=Faults.parse("duplicates=0.03,reorder=0.05,late=0.01,malformed=0.01"),
+        now=datetime.now(settings.timezone) - timedelta(hours=1),
+    ).as_dict()
+    env = {**os.environ, "IOC_DATABASE_URL": timescale_url, "IOC_TOPIC": topic}
+    valid, malformed = sum(summary["events"].values()), sum(summary["malformed"].values())
+    assert summary["duplicates"] > 0
+    assert malformed > 0
+    proc = start_ingest(env, f"g-{uuid.uuid4().hex[:8]}")
+    wait_for(
+        lambda: count(timescale_url, "events") == valid and count(timescale_url, "dead_letters") == malformed,
+        90,
+        "the simulated traffic",
+    )
+    stop(proc)
+    assert count(timescale_url, "applications") == summary["applications"]
+    assert_rollups_exact(timescale_url)
+
+
+@hyp_settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10_000),
+    duplicate_share=st.floats(0, 0.3),
+    kill_at=st.floats(0.05, 0.95),
+    batch_size=st.integers(20, 300),
+)
+def test_any_history_survives_shuffling_duplication_and_a_killed_consumer(
+    settings, kafka_admin, make_database, seed, duplicate_share, kill_at, batch_size
+):
+    topic = f"test.{uuid.uuid4().hex[:12]}"
+    kafka_admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
+    url = make_database(settings.database_url)
+    with store.connect(url, autocommit=True) as conn:
+        store.migrate(conn)
+        refdata_db.save(conn, REFDATA)
+    bodies = [
+        {**b, "unit_code": "00001" if b["unit_code"] == "00001" else "00002"} for b in history(300, seed)
+    ]
+    rnd = random.Random(seed)
+    delivered = bodies + rnd.sample(bodies, int(len(bodies) * duplicate_share))
+    rnd.shuffle(delivered)
+    produce(
+        settings,
+        topic,
+        [json.dumps(b).encode() for b in delivered],
+        [b["application_id"].encode() for b in delivered],
+    )
+    env = {**os.environ, "IOC_DATABASE_URL": url, "IOC_TOPIC": topic}
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    args = ("--batch-size", str(batch_size), "--session-timeout", "6")
+    try:
+        first = start_ingest(env, group, *args)
+        wait_for(lambda: count(url, "events") >= int(len(bodies) * kill_at), 60, "the kill point")
+        first.kill()
+        first.communicate(timeout=30)
+        second = start_ingest(env, group, *args)
+        wait_for(lambda: count(url, "events") == len(bodies), 90, "the restarted consumer")
+        stop(second)
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(DISTINCT event_id) FROM events").fetchone() == (len(bodies),)
+            assert_sink_invariants(conn, len(bodies))
+    finally:
+        kafka_admin.delete_topics([topic])

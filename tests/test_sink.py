@@ -32,7 +32,8 @@ def history(app_count: int, seed: int) -> list[dict]:
     rnd = random.Random(seed)
     events = []
     for n in range(app_count):
-        at = NOW - timedelta(days=rnd.randint(0, 40), minutes=rnd.randint(0, 1440))
+        # 20-60 days back: every lifecycle (at most 6 steps of 60 h) ends before NOW.
+        at = NOW - timedelta(days=rnd.randint(20, 60), minutes=rnd.randint(0, 1440))
         unit = rnd.choice(["00001", "00002"])
         channel = rnd.choice(["online", "in_person"])
         for step, event_type in enumerate(rnd.choice(LIFECYCLES)):
