@@ -137,12 +137,25 @@ def wait_until(
     raise StackError(problem + detail)
 
 
-def check_port_free(port: int, setting: str) -> None:
-    """Raise StackError naming ``setting`` when another program listens on ``port``."""
+def check_port_free(port: int, setting: str, *, grace_s: float = 10.0) -> None:
+    """Raise StackError naming ``setting`` when another program listens on ``port``.
+
+    A port is given ``grace_s`` to come free: after a crash, a server's forked children
+    (Redis's persistence child, say) may hold its socket for a few more seconds.
+    """
+    deadline = time.monotonic() + grace_s
+    while not _port_free(port):
+        if time.monotonic() >= deadline:
+            msg = f"port {port} is taken by another program; choose another with {setting}"
+            raise StackError(msg)
+        time.sleep(0.2)
+
+
+def _port_free(port: int) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
-            msg = f"port {port} is taken by another program; choose another with {setting}"
-            raise StackError(msg) from None
+            return False
+    return True

@@ -17,11 +17,11 @@ def pytest_configure(config: pytest.Config) -> None:
     """kafka-python 3.0 now and then lets a closed client's broker socket reach the garbage
     collector unclosed (seen once in several runs, never from our own code). Only that
     warning, for sockets to the broker under test, is tolerated; every other one fails."""
-    # While a broker restarts, a connection attempt that fails leaves a never-connected
-    # socket (no remote address) in kafka-python's hands the same way.
+    # A connection attempt kafka-python abandons (a broker restarting, a client closed
+    # while connecting) leaves a never-connected socket, without a remote address, the same way.
     config.addinivalue_line(
         "filterwarnings",
-        r"ignore:Exception ignored in. <socket\.socket [^>]*laddr=\('0\.0\.0\.0', \d+\)>$"
+        r"ignore:Exception ignored in. <socket\.socket [^>]*laddr=\('0\.0\.0\.0', \d+\)>"
         ":pytest.PytestUnraisableExceptionWarning",
     )
     for server in Settings.from_env().kafka_bootstrap:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
 from ioc.settings import Settings
+from tests.net import free_port
 
 
 def ioc(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -21,12 +21,6 @@ def ioc(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         timeout=120,
         check=False,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from simulate.produce import produce as simulate_produce
 from stack import kafka_broker, postgres
 from store import rollups
 from tests.events import NOW, event_json
+from tests.net import free_port
 from tests.test_sink import assert_invariants as assert_sink_invariants
 from tests.test_sink import history
 
@@ -62,12 +62,6 @@ POISON = {
     json.dumps(event_json("rated", "HS-P", NOW + timedelta(days=3650))).encode(): "in the future",
     b"{" + b" " * 70_000 + b"}": "exceeds the limit",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def lifecycle(n: int) -> list[dict]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +16,9 @@ import redis as redis_client
 import stack
 from stack import kafka_broker, postgres, redis_server
 from stack.layout import StackConfig
+from tests.net import free_port
 
 FORBIDDEN = ("mvn", "apt-get", "apt", "cmake", "dpkg-source")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_second_up_downloads_and_builds_nothing(local_stack: StackConfig, tmp_path: Path):
