@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import CommitFailedError, KafkaError
 
@@ -42,6 +43,7 @@ log = logging.getLogger("ioc.ingest")
 LAG_EVERY_S = 5.0
 
 Connection = psycopg.Connection[tuple[object, ...]]
+Records = list[ConsumerRecord]
 
 
 @dataclass(frozen=True)
@@ -157,8 +159,8 @@ class Ingestor:
                 self._conn.close()
         return self.totals
 
-    def _collect(self, consumer: KafkaConsumer, listener: _Revocations, stop: threading.Event) -> list:  # type: ignore[type-arg]
-        records: list = []  # type: ignore[type-arg]
+    def _collect(self, consumer: KafkaConsumer, listener: _Revocations, stop: threading.Event) -> Records:
+        records: Records = []
         deadline = time.monotonic() + self.options.batch_wait_s
         while len(records) < self.options.batch_size and not stop.is_set():
             left = deadline - time.monotonic()
@@ -176,7 +178,7 @@ class Ingestor:
                 break
         return records
 
-    def _write(self, consumer: KafkaConsumer, records: list, stop: threading.Event) -> BatchResult | None:  # type: ignore[type-arg]
+    def _write(self, consumer: KafkaConsumer, records: Records, stop: threading.Event) -> BatchResult | None:
         delay = 0.5
         paused = False
         while not stop.is_set():
@@ -215,7 +217,7 @@ class Ingestor:
                 delay = min(delay * 2, self.options.backoff_max_s) * random.uniform(0.8, 1.0)  # noqa: S311 - jitter
         return None
 
-    def _commit(self, consumer: KafkaConsumer, records: list) -> None:  # type: ignore[type-arg]
+    def _commit(self, consumer: KafkaConsumer, records: Records) -> None:
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for record in records:
             tp = TopicPartition(record.topic, record.partition)
@@ -245,7 +247,7 @@ class Ingestor:
 
     # --- decoding and reference data ----------------------------------------------------
 
-    def _decode(self, records: list) -> tuple[list[Accepted], list[DeadLetter]]:  # type: ignore[type-arg]
+    def _decode(self, records: Records) -> tuple[list[Accepted], list[DeadLetter]]:
         now = datetime.now(UTC)
         accepted: list[Accepted] = []
         dead: list[DeadLetter] = []
