@@ -47,7 +47,9 @@ def test_kafka_runs_kraft_on_one_node(compose):
 def test_project_services_use_only_known_settings_that_parse(compose):
     known = {s.name for s in SETTINGS}
     services = project_services(compose)
-    assert "migrate" in services
+    assert {"migrate", "refdata", "ingest", "simulate"} <= set(services)
+    assert services["ingest"]["deploy"]["replicas"] == 2
+    assert services["simulate"]["profiles"] == ["demo"]
     for name, service in services.items():
         env = {k: str(v) for k, v in service["environment"].items()}
         assert set(env) <= known, f"{name}: unknown {set(env) - known}"
@@ -83,3 +85,13 @@ def test_dockerfile_copies_every_package(compose):
     for package in packages["include"]:
         top = package.split(".")[0]
         assert f"COPY {top} ./{top}" in dockerfile, top
+
+
+def test_project_services_run_commands_the_cli_has(compose):
+    import typer.main
+
+    from ioc.cli import app
+
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    for name, service in project_services(compose).items():
+        assert service["command"][0] in commands, name
