@@ -9,8 +9,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import typer.main
 import yaml
 
+from ioc.cli import app
 from ioc.settings import SETTINGS, Settings
 
 ROOT = Path(__file__).parents[1]
@@ -88,10 +90,6 @@ def test_dockerfile_copies_every_package(compose):
 
 
 def test_project_services_run_commands_the_cli_has(compose):
-    import typer.main
-
-    from ioc.cli import app
-
-    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    commands = typer.main.get_command(app).commands
     for name, service in project_services(compose).items():
         assert service["command"][0] in commands, name
