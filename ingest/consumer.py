@@ -21,7 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -61,24 +61,18 @@ class IngestOptions:
 
 @dataclass
 class Totals:
+    """What one run did, for its closing line (the metrics carry times and lag)."""
+
     batches: int = 0
     stored: int = 0
     duplicates: int = 0
     dead_letters: int = 0
-    last_event_at: datetime | None = None
-    batch_seconds: list[float] = field(default_factory=list)
 
-    def add(self, result: BatchResult, seconds: float) -> None:
+    def add(self, result: BatchResult) -> None:
         self.batches += 1
         self.stored += result.stored
         self.duplicates += result.duplicates
         self.dead_letters += result.dead_letters
-        if result.latest_event_at and (
-            self.last_event_at is None or result.latest_event_at > self.last_event_at
-        ):
-            self.last_event_at = result.latest_event_at
-        self.batch_seconds.append(seconds)
-        del self.batch_seconds[:-1000]
 
 
 class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -190,7 +184,7 @@ class Ingestor:
                 with conn.transaction():
                     result = write_batch(conn, accepted, dead, self.settings.timezone)
                 seconds = time.monotonic() - started
-                self.totals.add(result, seconds)
+                self.totals.add(result)
                 self.metrics.batch(result, seconds)
                 self.metrics.database_up.set(1)
                 if paused:
