@@ -22,6 +22,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from kafka import KafkaProducer
 from kafka.admin import NewTopic
+from psycopg import sql
 
 import store
 from ioc.settings import Settings
@@ -34,6 +35,7 @@ from stack import kafka_broker, postgres
 from store import rollups
 from tests.events import NOW, event_json
 from tests.net import free_port
+from tests.test_cli import ioc
 from tests.test_sink import assert_invariants as assert_sink_invariants
 from tests.test_sink import history
 
@@ -75,12 +77,16 @@ def lifecycle(n: int) -> list[dict]:
     ]
 
 
+def prepare(url: str, data: ReferenceData = REFDATA) -> None:
+    """Migrate a test database and load its reference data (``save`` is one transaction)."""
+    with store.connect(url, autocommit=True) as conn:
+        store.migrate(conn)
+        refdata_db.save(conn, data)
+
+
 @pytest.fixture
 def ingest_env(settings: Settings, timescale_url: str, topic: str) -> dict[str, str]:
-    with store.connect(timescale_url, autocommit=True) as conn:
-        store.migrate(conn)
-        with conn.transaction():
-            refdata_db.save(conn, REFDATA)
+    prepare(timescale_url)
     return {**os.environ, "IOC_DATABASE_URL": timescale_url, "IOC_TOPIC": topic}
 
 
@@ -112,7 +118,7 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 def count(url: str, table: str) -> int:
     with psycopg.connect(url) as conn:
-        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -251,10 +257,7 @@ def test_two_consumers_share_partitions_and_the_survivor_takes_over(settings, in
 
 def test_postgres_restart_under_load(settings, plain_stack, make_database, topic, tmp_path):
     url = make_database(postgres.url(plain_stack))
-    with store.connect(url, autocommit=True) as conn:
-        store.migrate(conn)
-        with conn.transaction():
-            refdata_db.save(conn, REFDATA)
+    prepare(url)
     env = {**os.environ, "IOC_DATABASE_URL": url, "IOC_TOPIC": topic}
     values, keys = keyed(4000)
     produce(settings, topic, values, keys)
@@ -287,12 +290,6 @@ def test_kafka_restart_under_load(settings, local_stack, ingest_env, topic, tmp_
     assert_exactly_once(url, 3000)
 
 
-def ioc(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ioc", *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-
-
 def test_dead_letters_are_listed_and_a_fixed_one_replayed(settings, ingest_env, topic, tmp_path):
     url = ingest_env["IOC_DATABASE_URL"]
     wrong_unit = event_json("submitted", "HS-fix", NOW - timedelta(hours=1), unit="99999")
@@ -301,26 +298,26 @@ def test_dead_letters_are_listed_and_a_fixed_one_replayed(settings, ingest_env, 
     proc = start_ingest(ingest_env, f"g-{uuid.uuid4().hex[:8]}", log=log)
     try:
         wait_for(lambda: count(url, "dead_letters") == 2, 60, "the dead letters")
-        listed = ioc(ingest_env, "deadletters", "list", "--reason", "unknown code")
+        listed = ioc("deadletters", "list", "--reason", "unknown code", env=ingest_env)
         assert listed.returncode == 0, listed.stderr
         assert "reason: unit_code: unknown code '99999'" in listed.stdout
         assert "not JSON" not in listed.stdout
         with psycopg.connect(url) as conn:
             ids = dict(conn.execute("SELECT reason LIKE 'not JSON%%', id FROM dead_letters").fetchall())
 
-        again = ioc(ingest_env, "deadletters", "replay", str(ids[True]))
+        again = ioc("deadletters", "replay", str(ids[True]), env=ingest_env)
         assert again.returncode == 1
         assert "would be rejected again: not JSON" in again.stderr
 
         fixed = tmp_path / "fixed.json"
         fixed.write_text(json.dumps({**wrong_unit, "unit_code": "00001"}))
-        replayed = ioc(ingest_env, "deadletters", "replay", str(ids[False]), "--payload", str(fixed))
+        replayed = ioc("deadletters", "replay", str(ids[False]), "--payload", str(fixed), env=ingest_env)
         assert replayed.returncode == 0, replayed.stderr
         assert f"sent again as {topic}/" in replayed.stdout
         wait_for(lambda: count(url, "events") == 1, 60, "the replayed event")
     finally:
         stop(proc, log)
-    pending = ioc(ingest_env, "deadletters", "list", "--pending")
+    pending = ioc("deadletters", "list", "--pending", env=ingest_env)
     assert "unknown code" not in pending.stdout
     assert "not JSON" in pending.stdout
     assert count(url, "dead_letters") == 2  # nothing is deleted
@@ -328,9 +325,7 @@ def test_dead_letters_are_listed_and_a_fixed_one_replayed(settings, ingest_env, 
 
 def test_simulated_traffic_with_faults_is_stored_exactly_once(settings, timescale_url, topic):
     data = refdata_files.read_dir(refdata_files.default_dir())
-    with store.connect(timescale_url, autocommit=True) as conn:
-        store.migrate(conn)
-        refdata_db.save(conn, data)
+    prepare(timescale_url, data)
     summary = simulate_produce(
         data,
         bootstrap=settings.kafka_bootstrap,
@@ -369,9 +364,7 @@ def test_any_history_survives_shuffling_duplication_and_a_killed_consumer(
     topic = f"test.{uuid.uuid4().hex[:12]}"
     kafka_admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
     url = make_database(settings.database_url)
-    with store.connect(url, autocommit=True) as conn:
-        store.migrate(conn)
-        refdata_db.save(conn, REFDATA)
+    prepare(url)
     bodies = history(300, seed)
     rnd = random.Random(seed)
     delivered = bodies + rnd.sample(bodies, int(len(bodies) * duplicate_share))
