@@ -18,6 +18,7 @@ import typer
 
 import stack
 import store
+from bench.cli import bench_app
 from ingest.cli import deadletters_app
 from ingest.consumer import IngestOptions, Ingestor
 from ingest.metrics import IngestMetrics
@@ -42,6 +43,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(db_app, name="db")
 app.add_typer(refdata_app, name="refdata")
 app.add_typer(deadletters_app, name="deadletters")
+app.add_typer(bench_app, name="bench")
 register_simulate(app)
 
 

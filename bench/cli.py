@@ -1,0 +1,45 @@
+"""``ioc bench``: benchmarks that print their figures and save them as JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from bench.ingest import BenchOptions, run, save
+from ioc.settings import Settings
+
+bench_app = typer.Typer(help="Measure this machine: figures printed and saved under bench/results/.")
+
+
+def _say(line: str) -> None:
+    typer.echo(f"ioc bench: {line}", err=True)
+
+
+@bench_app.command("ingest")
+def ingest(
+    events: Annotated[int, typer.Option(min=1000, help="Simulated events to ingest.")] = 1_000_000,
+    consumers: Annotated[
+        list[int] | None, typer.Option(min=1, help="Consumer processes of a run; repeat for several runs.")
+    ] = None,
+    naive_events: Annotated[
+        int, typer.Option(min=1000, help="Events for the one-INSERT-per-event comparison.")
+    ] = BenchOptions.naive_events,
+    partitions: Annotated[int, typer.Option(min=1, help="Partitions of the benchmark topic.")] = 6,
+    batch_size: Annotated[int, typer.Option(min=1, help="Ingest batch size.")] = BenchOptions.batch_size,
+    profile: Annotated[bool, typer.Option(help="Profile the first run's consumer (cProfile).")] = False,
+) -> None:
+    """Events/s from Kafka into the store with 1 and 2 consumers, against one INSERT per event."""
+    options = BenchOptions(
+        events=events,
+        consumers=tuple(consumers or BenchOptions.consumers),
+        naive_events=min(naive_events, events),
+        partitions=partitions,
+        batch_size=batch_size,
+        profile=profile,
+    )
+    figures = run(Settings.from_env(), options, _say)
+    path = save(figures)
+    typer.echo(json.dumps(figures, indent=2, ensure_ascii=False))
+    _say(f"saved {path}")
