@@ -26,7 +26,7 @@ Choices where DOMAIN.md leaves room (the SQL side must make the same ones):
 - *Supplement intervals (rule 1).* Each request runs to the next ``supplement_received`` after
   it, cut at the end, and at ``t`` for rule 3; overlapping intervals (two requests before one
   reply) count their union once. Requests after the end, or after ``t``, add no waiting time;
-  requests counted for "more than one" (rule 3) are those by ``t``, whatever their time.
+  "more than one request" (rule 3) counts every request made by ``t``, even after the end.
 - *Overdue and due soon (rule 3, "at now").* Over every open application at ``now`` in the unit
   and filters, whatever the period: overdue when ``now`` is past its effective deadline at ``now``;
   due soon when not overdue and the effective deadline is at most 24 h after ``now``. An
