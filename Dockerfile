@@ -20,6 +20,8 @@ COPY ingest ./ingest
 COPY layouts ./layouts
 COPY callbacks ./callbacks
 COPY geo ./geo
+COPY kpi ./kpi
+COPY bench ./bench
 RUN pip install .
 
 USER ioc

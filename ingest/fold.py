@@ -61,6 +61,7 @@ class ApplicationState:
     rating: int | None
     events: int
     last_event_at: datetime
+    last_event_id: str
     received_day: date | None
     resolved_day: date | None
     withdrawn_day: date | None
@@ -68,74 +69,117 @@ class ApplicationState:
 
 def fold(events: Iterable[StoredEvent], tz: ZoneInfo) -> ApplicationState:
     """The state of one application from its events (at least one, duplicates removed)."""
-    ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+    ordered = sorted(events, key=order)
     if not ordered:
         msg = "fold() needs at least one event"
         raise ValueError(msg)
-    first: dict[str, StoredEvent] = {}
-    for event in ordered:
-        first.setdefault(event.event_type, event)
-    submitted, received = first.get("submitted"), first.get("received")
-    end = next((e for e in ordered if e.event_type in ("resolved", "withdrawn")), None)
-    resolved = end if end is not None and end.event_type == "resolved" else None
-    returned = first.get("result_returned")
-    origin = submitted or ordered[0]
-    ratings = [e for e in ordered if e.event_type == "rated"]
-    payments = [e for e in ordered if e.event_type == "paid"]
-    digitized = {e.attrs["target"]: e.occurred_at for e in reversed(ordered) if e.event_type == "digitized"}
-    requests, periods = _supplements(ordered)
-
-    def day(at: datetime | None) -> date | None:
-        return at.astimezone(tz).date() if at is not None else None
-
-    return ApplicationState(
-        application_id=origin.application_id,
-        procedure_code=origin.procedure_code,
-        agency_code=origin.agency_code,
-        unit_code=origin.unit_code,
-        channel=submitted.attrs["channel"] if submitted else None,
-        online_level=submitted.attrs["online_level"] if submitted else None,
-        vneid_authenticated=bool(submitted.attrs.get("vneid_authenticated", False)) if submitted else None,
-        reused_data=bool(submitted.attrs.get("reused_data", False)) if submitted else None,
-        submitted_at=submitted.occurred_at if submitted else None,
-        received_at=received.occurred_at if received else None,
-        due_at=_datetime(received.attrs["due_at"]) if received else None,
-        supplement_requests=requests,
-        supplement_periods=periods,
-        ended_at=end.occurred_at if end else None,
-        end_kind=end.event_type if end else None,
-        result=resolved.attrs["result"] if resolved else None,
-        e_result=bool(resolved.attrs.get("e_result", False)) if resolved else None,
-        returned_at=returned.occurred_at if returned else None,
-        return_channel=returned.attrs["channel"] if returned else None,
-        paid_vnd=sum(int(e.attrs["amount_vnd"]) for e in payments),
-        paid_online=any(e.attrs["online"] and int(e.attrs["amount_vnd"]) > 0 for e in payments),
-        application_digitized_at=digitized.get("application"),
-        result_digitized_at=digitized.get("result"),
-        rating=int(ratings[-1].attrs["score"]) if ratings else None,
-        events=len(ordered),
-        last_event_at=ordered[-1].occurred_at,
-        received_day=day(received.occurred_at if received else None),
-        resolved_day=day(resolved.occurred_at if resolved else None),
-        withdrawn_day=day(end.occurred_at if end is not None and end.event_type == "withdrawn" else None),
-    )
+    return advance(None, ordered, tz)
 
 
-def _supplements(ordered: list[StoredEvent]) -> tuple[int, tuple[tuple[datetime, datetime | None], ...]]:
-    requests = 0
-    periods: list[tuple[datetime, datetime | None]] = []
-    opened: datetime | None = None
-    for event in ordered:
-        if event.event_type == "supplement_requested":
-            requests += 1
-            if opened is None:
-                opened = event.occurred_at
-        elif event.event_type == "supplement_received" and opened is not None:
-            periods.append((opened, event.occurred_at))
-            opened = None
-    if opened is not None:
-        periods.append((opened, None))
-    return requests, tuple(periods)
+def order(event: StoredEvent) -> tuple[datetime, str]:
+    """The fold's order of events: by time, then by id."""
+    return event.occurred_at, event.event_id
+
+
+def advance(state: ApplicationState | None, later: Iterable[StoredEvent], tz: ZoneInfo) -> ApplicationState:
+    """``state`` with ``later`` applied, in order; each must come after the state's last event.
+
+    ``fold(events) == advance(fold(first), rest)`` whenever every event of ``rest`` sorts
+    after every event of ``first``: the fold is a left fold, and the state keeps all it
+    needs to go on (the open supplement period is the last one, with no upper bound).
+    """
+    fields: dict[str, Any] = dict(state.__dict__) if state is not None else {}
+    periods = list(fields.get("supplement_periods", ()))
+    for event in later:
+        if not fields:
+            fields = _start(event)
+        _apply(fields, periods, event, tz)
+    fields["supplement_periods"] = tuple(periods)
+    return ApplicationState(**fields)
+
+
+def _start(event: StoredEvent) -> dict[str, Any]:
+    return {
+        "application_id": event.application_id,
+        "procedure_code": event.procedure_code,
+        "agency_code": event.agency_code,
+        "unit_code": event.unit_code,
+        "channel": None,
+        "online_level": None,
+        "vneid_authenticated": None,
+        "reused_data": None,
+        "submitted_at": None,
+        "received_at": None,
+        "due_at": None,
+        "supplement_requests": 0,
+        "ended_at": None,
+        "end_kind": None,
+        "result": None,
+        "e_result": None,
+        "returned_at": None,
+        "return_channel": None,
+        "paid_vnd": 0,
+        "paid_online": False,
+        "application_digitized_at": None,
+        "result_digitized_at": None,
+        "rating": None,
+        "events": 0,
+        "last_event_at": event.occurred_at,
+        "last_event_id": event.event_id,
+        "received_day": None,
+        "resolved_day": None,
+        "withdrawn_day": None,
+    }
+
+
+def _apply(  # noqa: PLR0912 - one branch per event type, as in DOMAIN.md
+    fields: dict[str, Any], periods: list[tuple[datetime, datetime | None]], event: StoredEvent, tz: ZoneInfo
+) -> None:
+    kind, at, attrs = event.event_type, event.occurred_at, event.attrs
+    fields["events"] += 1
+    fields["last_event_at"], fields["last_event_id"] = at, event.event_id
+    if kind == "submitted" and fields["submitted_at"] is None:
+        fields.update(
+            procedure_code=event.procedure_code,  # codes come from the earliest submitted
+            agency_code=event.agency_code,
+            unit_code=event.unit_code,
+            channel=attrs["channel"],
+            online_level=attrs["online_level"],
+            vneid_authenticated=bool(attrs.get("vneid_authenticated", False)),
+            reused_data=bool(attrs.get("reused_data", False)),
+            submitted_at=at,
+        )
+    elif kind == "received" and fields["received_at"] is None:
+        fields.update(received_at=at, due_at=_datetime(attrs["due_at"]), received_day=_day(at, tz))
+    elif kind in ("resolved", "withdrawn") and fields["ended_at"] is None:
+        fields.update(ended_at=at, end_kind=kind)
+        if kind == "resolved":
+            fields.update(result=attrs["result"], e_result=bool(attrs.get("e_result", False)))
+            fields["resolved_day"] = _day(at, tz)
+        else:
+            fields["withdrawn_day"] = _day(at, tz)
+    elif kind == "result_returned" and fields["returned_at"] is None:
+        fields.update(returned_at=at, return_channel=attrs["channel"])
+    elif kind == "paid":
+        amount = int(attrs["amount_vnd"])
+        fields["paid_vnd"] += amount
+        fields["paid_online"] = fields["paid_online"] or bool(attrs["online"] and amount > 0)
+    elif kind == "digitized":
+        target = f"{attrs['target']}_digitized_at"  # application_… or result_digitized_at
+        if fields[target] is None:
+            fields[target] = at
+    elif kind == "rated":
+        fields["rating"] = int(attrs["score"])  # the latest rating counts
+    elif kind == "supplement_requested":
+        fields["supplement_requests"] += 1
+        if not periods or periods[-1][1] is not None:
+            periods.append((at, None))
+    elif kind == "supplement_received" and periods and periods[-1][1] is None:
+        periods[-1] = (periods[-1][0], at)
+
+
+def _day(at: datetime, tz: ZoneInfo) -> date:
+    return at.astimezone(tz).date()
 
 
 def _datetime(value: Any) -> datetime:

@@ -1,34 +1,42 @@
 """The store side of ingest: one batch, one transaction.
 
-``write_batch`` writes a batch's dead letters and new events, refolds the state of
-every application that got a new event, and refreshes the rollups those applications
-touch (their keys before and after). Nothing is committed here: the caller commits the
-transaction, then Kafka's offsets. Redelivered events are recognised by ``event_id`` in
-``event_ids`` and change nothing, so a batch may be written any number of times.
+``write_batch`` writes a batch's dead letters and new events, brings the state of every
+application that got a new event up to date, and changes the rollups by the difference
+between those applications' old and new contributions. Nothing is committed here: the
+caller commits the transaction, then Kafka's offsets. Redelivered events are recognised
+by ``event_id`` in ``event_ids`` and change nothing, so a batch may be written any
+number of times.
+
+An application's new state goes on from its stored row when all its new events come
+after the row's last event (the usual case: ``fold.advance``); otherwise (a late event)
+it is folded again from all its stored events. Batches travel to the server as one JSON
+document per statement, which the server takes apart: far cheaper than a parameter per
+value.
 
 Concurrent consumers (a rebalance hands a partition over while the old owner still
-writes) are serialised per application and per rollup key with transaction-scoped
-advisory locks taken in sorted order, and every recomputation reads after its lock, so
-no update is lost and no two transactions deadlock on each other's keys.
+writes) are serialised per application with transaction-scoped advisory locks taken in
+sorted order, and every read of an application happens after its lock. Rollup rows are
+changed by additions in key order, so two transactions never deadlock on them.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import psycopg
+from psycopg import sql
 from psycopg.rows import class_row
 from psycopg.types.multirange import Multirange
-from psycopg.types.range import Range
 
 from ingest.contract import Decoded
-from ingest.fold import ApplicationState, StoredEvent, fold
-from store import rollups
-from store.rollups import RollupKey
+from ingest.fold import ApplicationState, StoredEvent, advance, fold, order
+from store.rollups import COUNTERS
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -38,61 +46,80 @@ SELECT * FROM unnest(%(topics)b::text[], %(partitions)b::int[], %(offsets)b::big
                      %(payloads)b::bytea[], %(reasons)b::text[])
 ON CONFLICT (topic, partition, "offset") DO NOTHING
 """
-CLAIM_IDS = """
-INSERT INTO event_ids (event_id, occurred_at)
-SELECT * FROM unnest(%(ids)b::text[], %(times)b::timestamptz[])
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id
-"""
-INSERT_EVENTS = """
+# %(batch)s: a JSON array of [event_id, occurred_at, event_type, application_id,
+# procedure_code, agency_code, unit_code, payload, source], sorted by event_id.
+STORE_EVENTS = """
+WITH batch AS (
+    SELECT b->>0 AS event_id, (b->>1)::timestamptz AS occurred_at, b->>2 AS event_type,
+           b->>3 AS application_id, b->>4 AS procedure_code, b->>5 AS agency_code,
+           b->>6 AS unit_code, b->7 AS payload, b->>8 AS source
+      FROM jsonb_array_elements(%(batch)s::jsonb) AS b
+), claimed AS (
+    INSERT INTO event_ids (event_id, occurred_at)
+    SELECT event_id, occurred_at FROM batch
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
+)
 INSERT INTO events (event_id, occurred_at, event_type, application_id, procedure_code,
                     agency_code, unit_code, payload, source)
-SELECT id, at, type, app, proc, agency, unit, payload::jsonb, source
-  FROM unnest(%(ids)b::text[], %(times)b::timestamptz[], %(types)b::text[], %(apps)b::text[],
-              %(procs)b::text[], %(agencies)b::text[], %(units)b::text[], %(payloads)b::text[],
-              %(sources)b::text[])
-       AS e(id, at, type, app, proc, agency, unit, payload, source)
+SELECT b.* FROM batch b JOIN claimed USING (event_id)
+RETURNING event_id
 """
 LOCK = "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%(keys)s::bigint[]) AS k"
-OLD_KEYS = """
-SELECT received_day, resolved_day, withdrawn_day, unit_code, agency_code, procedure_code
-  FROM applications WHERE application_id = ANY(%(apps)s)
-"""
 EVENTS_OF = """
 SELECT event_id, event_type, occurred_at, application_id, procedure_code, agency_code, unit_code,
        payload AS attrs
   FROM events WHERE application_id = ANY(%(apps)s)
 """
-UPSERT_APPLICATION = """
-INSERT INTO applications (
-    application_id, procedure_code, agency_code, unit_code, channel, online_level,
-    vneid_authenticated, reused_data, submitted_at, received_at, due_at, supplement_requests,
-    supplement_periods, ended_at, end_kind, result, e_result, returned_at, return_channel,
-    paid_vnd, paid_online, application_digitized_at, result_digitized_at, rating, events,
-    last_event_at, received_day, resolved_day, withdrawn_day, updated_at)
-VALUES (
-    %(application_id)s, %(procedure_code)s, %(agency_code)s, %(unit_code)s, %(channel)s,
-    %(online_level)s, %(vneid_authenticated)s, %(reused_data)s, %(submitted_at)s,
-    %(received_at)s, %(due_at)s, %(supplement_requests)s, %(supplement_periods)s, %(ended_at)s,
-    %(end_kind)s, %(result)s, %(e_result)s, %(returned_at)s, %(return_channel)s, %(paid_vnd)s,
-    %(paid_online)s, %(application_digitized_at)s, %(result_digitized_at)s, %(rating)s,
-    %(events)s, %(last_event_at)s, %(received_day)s, %(resolved_day)s, %(withdrawn_day)s, now())
-ON CONFLICT (application_id) DO UPDATE SET
-    procedure_code = EXCLUDED.procedure_code, agency_code = EXCLUDED.agency_code,
-    unit_code = EXCLUDED.unit_code, channel = EXCLUDED.channel,
-    online_level = EXCLUDED.online_level, vneid_authenticated = EXCLUDED.vneid_authenticated,
-    reused_data = EXCLUDED.reused_data, submitted_at = EXCLUDED.submitted_at,
-    received_at = EXCLUDED.received_at, due_at = EXCLUDED.due_at,
-    supplement_requests = EXCLUDED.supplement_requests,
-    supplement_periods = EXCLUDED.supplement_periods, ended_at = EXCLUDED.ended_at,
-    end_kind = EXCLUDED.end_kind, result = EXCLUDED.result, e_result = EXCLUDED.e_result,
-    returned_at = EXCLUDED.returned_at, return_channel = EXCLUDED.return_channel,
-    paid_vnd = EXCLUDED.paid_vnd, paid_online = EXCLUDED.paid_online,
-    application_digitized_at = EXCLUDED.application_digitized_at,
-    result_digitized_at = EXCLUDED.result_digitized_at, rating = EXCLUDED.rating,
-    events = EXCLUDED.events, last_event_at = EXCLUDED.last_event_at,
-    received_day = EXCLUDED.received_day, resolved_day = EXCLUDED.resolved_day,
-    withdrawn_day = EXCLUDED.withdrawn_day, updated_at = now()
+
+STATE_COLUMNS = tuple(f.name for f in fields(ApplicationState))
+_columns = sql.SQL(", ").join(map(sql.Identifier, STATE_COLUMNS))
+_counters = [sql.Identifier(c) for c in COUNTERS]
+STATES = sql.SQL("SELECT {} FROM applications WHERE application_id = ANY(%(apps)s)").format(_columns)
+# %(states)s: a JSON array of application rows. Writes them, and adds to the rollups their
+# new contributions minus the old ones (read in the same snapshot, before the upsert), in
+# key order; returns the rollup rows written, with whether they are now empty.
+WRITE_STATES = sql.SQL("""
+WITH new AS (
+    SELECT * FROM json_populate_recordset(NULL::applications, %(states)s::json)
+), old AS (
+    SELECT a.* FROM applications a WHERE a.application_id IN (SELECT application_id FROM new)
+), written AS (
+    INSERT INTO applications ({columns}, updated_at)
+    SELECT {columns}, now() FROM new
+    ON CONFLICT (application_id) DO UPDATE SET ({columns}, updated_at) = ({excluded}, now())
+), delta AS (
+    SELECT c.*, 1 AS sign FROM new n, rollup_contributions(n) c
+    UNION ALL
+    SELECT c.*, -1 FROM old o, rollup_contributions(o) c
+)
+INSERT INTO rollup_daily (day, unit_code, agency_code, procedure_code, {counters})
+SELECT day, unit_code, agency_code, procedure_code, {sums}
+  FROM delta
+ GROUP BY day, unit_code, agency_code, procedure_code
+HAVING {changed}
+ ORDER BY day, unit_code, agency_code, procedure_code
+ON CONFLICT (day, unit_code, agency_code, procedure_code) DO UPDATE SET {additions}
+RETURNING day, unit_code, agency_code, procedure_code,
+          received = 0 AND resolved = 0 AND withdrawn = 0 AS empty
+""").format(
+    columns=_columns,
+    excluded=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in STATE_COLUMNS),
+    counters=sql.SQL(", ").join(_counters),
+    sums=sql.SQL(", ").join(sql.SQL("sum(sign * {})").format(c) for c in _counters),
+    changed=sql.SQL(" OR ").join(sql.SQL("sum(sign * {}) <> 0").format(c) for c in _counters),
+    additions=sql.SQL(", ").join(
+        sql.SQL("{0} = rollup_daily.{0} + EXCLUDED.{0}").format(c) for c in _counters
+    ),
+)
+# Every counter is part of received, resolved or withdrawn: a row with those at 0 is empty,
+# and a from-scratch computation would not have it.
+DELETE_EMPTY = """
+DELETE FROM rollup_daily
+ WHERE (day, unit_code, agency_code, procedure_code) IN (
+       SELECT * FROM unnest(%(days)s::date[], %(units)s::text[], %(agencies)s::text[],
+                            %(procedures)s::text[]))
+   AND received = 0 AND resolved = 0 AND withdrawn = 0
 """
 
 
@@ -141,25 +168,32 @@ def write_batch(
         )
     unique = {a.decoded.event.event_id: a for a in accepted}
     new = _store_events(conn, [unique[k] for k in sorted(unique)])
-    apps = sorted({a.decoded.event.application_id for a in new})
-    if not apps:
+    if not new:
         return BatchResult(0, len(accepted), len(dead), 0, 0)
+    by_app: dict[str, list[StoredEvent]] = {}
+    for item in new:
+        by_app.setdefault(item.decoded.event.application_id, []).append(_stored(item))
+    apps = sorted(by_app)
     _lock(conn, [("app", a) for a in apps])
-    keys = _old_keys(conn, apps)
-    states = _refold(conn, apps, tz)
-    with conn.cursor() as cur:
-        cur.executemany(UPSERT_APPLICATION, [_row(s) for s in states])
-    for state in states:
-        keys.update(_keys_of(state))
-    _lock(conn, [("rollup", *map(str, k)) for k in keys])
-    written = rollups.refresh(conn, keys)
+    old = read_states(conn, apps)
+    states = _next_states(conn, by_app, old, tz)
+    written = conn.execute(WRITE_STATES, {"states": _states_json(states)}).fetchall()
+    empty = [row[:4] for row in written if row[4]]
+    if empty:
+        conn.execute(
+            DELETE_EMPTY,
+            {
+                name: [row[i] for row in empty]
+                for i, name in enumerate(("days", "units", "agencies", "procedures"))
+            },
+        )
     return BatchResult(
         stored=len(new),
         duplicates=len(accepted) - len(new),
         dead_letters=len(dead),
         applications=len(states),
-        rollup_rows=written,
-        changed_units=frozenset(k[1] for k in keys),
+        rollup_rows=len(written),
+        changed_units=frozenset(s.unit_code for s in [*states, *old.values()]),
         latest_event_at=max(a.decoded.event.occurred_at for a in new),
     )
 
@@ -168,28 +202,39 @@ def _store_events(conn: Connection, accepted: list[Accepted]) -> list[Accepted]:
     """Insert the events whose ids are new; return them."""
     if not accepted:
         return []
-    events = [a.decoded.event for a in accepted]
-    rows = conn.execute(
-        CLAIM_IDS, {"ids": [e.event_id for e in events], "times": [e.occurred_at for e in events]}
-    ).fetchall()
-    claimed = {str(r[0]) for r in rows}
-    new = [a for a in accepted if a.decoded.event.event_id in claimed]
-    if new:
-        conn.execute(
-            INSERT_EVENTS,
-            {
-                "ids": [a.decoded.event.event_id for a in new],
-                "times": [a.decoded.event.occurred_at for a in new],
-                "types": [a.decoded.event.event_type for a in new],
-                "apps": [a.decoded.event.application_id for a in new],
-                "procs": [a.decoded.event.procedure_code for a in new],
-                "agencies": [a.decoded.event.agency_code for a in new],
-                "units": [a.decoded.event.unit_code for a in new],
-                "payloads": [a.decoded.payload for a in new],
-                "sources": [a.source for a in new],
-            },
-        )
-    return new
+    batch = orjson.dumps(
+        [
+            (
+                e.event_id,
+                e.occurred_at,
+                e.event_type,
+                e.application_id,
+                e.procedure_code,
+                e.agency_code,
+                e.unit_code,
+                orjson.Fragment(a.decoded.payload),
+                a.source,
+            )
+            for a in accepted
+            for e in (a.decoded.event,)
+        ]
+    ).decode()
+    claimed = {str(r[0]) for r in conn.execute(STORE_EVENTS, {"batch": batch})}
+    return [a for a in accepted if a.decoded.event.event_id in claimed]
+
+
+def _stored(item: Accepted) -> StoredEvent:
+    e = item.decoded.event
+    return StoredEvent(
+        e.event_id,
+        e.event_type,
+        e.occurred_at,
+        e.application_id,
+        e.procedure_code,
+        e.agency_code,
+        e.unit_code,
+        attrs=e.__dict__,  # the model's fields, as a stored payload has them
+    )
 
 
 def _lock(conn: Connection, names: Iterable[tuple[str, ...]]) -> None:
@@ -202,31 +247,54 @@ def _lock_key(name: tuple[str, ...]) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _old_keys(conn: Connection, apps: list[str]) -> set[RollupKey]:
-    keys: set[RollupKey] = set()
-    for received, resolved, withdrawn, unit, agency, procedure in conn.execute(OLD_KEYS, {"apps": apps}):
-        keys.update(
-            (day, str(unit), str(agency), str(procedure))  # type: ignore[misc]
-            for day in (received, resolved, withdrawn)
-            if day is not None
-        )
-    return keys
+def read_states(conn: Connection, apps: list[str]) -> dict[str, ApplicationState]:
+    """The stored state of those of ``apps`` that have one."""
+    states = {}
+    for row in conn.execute(STATES, {"apps": apps}):
+        values: dict[str, Any] = dict(zip(STATE_COLUMNS, row, strict=True))
+        ranges: Multirange[datetime] = values["supplement_periods"]
+        values["supplement_periods"] = tuple((r.lower, r.upper) for r in ranges)
+        state = ApplicationState(**values)
+        states[state.application_id] = state
+    return states
 
 
-def _keys_of(state: ApplicationState) -> set[RollupKey]:
-    days = (state.received_day, state.resolved_day, state.withdrawn_day)
-    return {(d, state.unit_code, state.agency_code, state.procedure_code) for d in days if d is not None}
+def _next_states(
+    conn: Connection,
+    new: dict[str, list[StoredEvent]],
+    old: dict[str, ApplicationState],
+    tz: ZoneInfo,
+) -> list[ApplicationState]:
+    """Each application's state with its new events: advanced from the old one, or refolded."""
+    states, late = [], []
+    for app, events in new.items():
+        events.sort(key=order)
+        before = old.get(app)
+        if before is None:
+            states.append(fold(events, tz))
+        elif order(events[0]) > (before.last_event_at, before.last_event_id):
+            states.append(advance(before, events, tz))
+        else:
+            late.append(app)
+    if late:
+        everything: dict[str, list[StoredEvent]] = {}
+        with conn.cursor(row_factory=class_row(StoredEvent)) as cur:
+            for event in cur.execute(EVENTS_OF, {"apps": late}):
+                everything.setdefault(event.application_id, []).append(event)
+        states += [fold(everything[app], tz) for app in late]
+    return states
 
 
-def _refold(conn: Connection, apps: list[str], tz: ZoneInfo) -> list[ApplicationState]:
-    by_app: dict[str, list[StoredEvent]] = {}
-    with conn.cursor(row_factory=class_row(StoredEvent)) as cur:
-        for event in cur.execute(EVENTS_OF, {"apps": apps}):
-            by_app.setdefault(event.application_id, []).append(event)
-    return [fold(by_app[app], tz) for app in apps]
+def _states_json(states: list[ApplicationState]) -> str:
+    rows = []
+    for state in states:
+        row: dict[str, Any] = dict(state.__dict__)
+        row["supplement_periods"] = _multirange(state.supplement_periods)
+        rows.append(row)
+    return orjson.dumps(rows).decode()
 
 
-def _row(state: ApplicationState) -> dict[str, object]:
-    row = dict(state.__dict__)
-    row["supplement_periods"] = Multirange([Range(lo, hi, "[)") for lo, hi in state.supplement_periods])
-    return row
+def _multirange(periods: tuple[tuple[datetime, datetime | None], ...]) -> str:
+    """A tstzmultirange literal: ``{[lower,upper),[lower,)}`` (an open period has no upper)."""
+    spans = (f"[{lo.isoformat()},{hi.isoformat() if hi else ''})" for lo, hi in periods)
+    return "{" + ",".join(spans) + "}"
