@@ -19,6 +19,7 @@ import typer
 import stack
 import store
 from bench.cli import bench_app
+from geo.cli import app as geo_app
 from ingest.cli import deadletters_app
 from ingest.consumer import IngestOptions, Ingestor
 from ingest.metrics import IngestMetrics
@@ -44,6 +45,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(refdata_app, name="refdata")
 app.add_typer(deadletters_app, name="deadletters")
 app.add_typer(bench_app, name="bench")
+app.add_typer(geo_app, name="geo")
 register_simulate(app)
 
 
