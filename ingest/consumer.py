@@ -8,10 +8,17 @@ Order of work for each batch, which is what makes "exactly once" hold across cra
 4. commit the batch's Kafka offsets;
 5. announce the changed units on Redis (best effort).
 
+Steps 2 and 3 run on a writer thread while the main thread, the only one that touches the
+Kafka consumer, collects the next batch: the database works while Python reads Kafka.
+At most one batch is in flight, and a batch is handed over only after the previous one's
+offsets are committed, so offsets are committed in order.
+
 A crash before 3 commits loses nothing (Kafka redelivers); between 3 and 4 the batch is
 redelivered and changes nothing (events are idempotent on ``event_id``). When PostgreSQL
 is unreachable the batch is retried with capped exponential backoff, partitions paused so
 the consumer stays in its group without fetching more, and no offset is committed.
+Records that a rebalance takes away before their batch is handed over are dropped (their
+new owner reads them); a batch already in flight is written anyway, harmlessly.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -41,6 +50,7 @@ from store import connect
 
 log = logging.getLogger("ioc.ingest")
 LAG_EVERY_S = 5.0
+WAIT_STEP_S = 0.5  # how often the main thread looks after the group while a batch is written
 
 Connection = psycopg.Connection[tuple[object, ...]]
 Records = list[ConsumerRecord]
@@ -115,6 +125,7 @@ class Ingestor:
         self._unit_codes: frozenset[str] = frozenset()
         self._agency_codes: frozenset[str] = frozenset()
         self._procedure_codes: frozenset[str] = frozenset()
+        self._database_down = threading.Event()
 
     # --- the loop ---------------------------------------------------------------------
 
@@ -132,49 +143,92 @@ class Ingestor:
         )
         consumer.subscribe([self.settings.topic], listener=listener)
         notifier = ChangeNotifier(self.settings.redis_url)
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ioc-ingest-writer")
+        in_flight: tuple[Records, Future[BatchResult | None]] | None = None
+        records: Records = []
         try:
-            while not stop.is_set():
-                records = self._collect(consumer, listener, stop)
-                if not records:
-                    continue
-                result = self._write(consumer, records, stop)
-                if result is None:  # stopped while the database was down: abandon the batch
-                    break
-                self._commit(consumer, records)
-                self._measure_lag(consumer)
-                if result.changed_units:
-                    notifier.publish(result.changed_units)
-                if on_batch is not None:
-                    on_batch(result)
+            while True:
+                records = self._collect(consumer, listener, stop, records, in_flight and in_flight[1])
+                if in_flight is not None:
+                    written, future = in_flight
+                    in_flight = None
+                    result = self._wait(consumer, future, records)
+                    if result is None:  # stopped while the database was down: abandon the batch
+                        break
+                    self._commit(consumer, written)
+                    self._measure_lag(consumer)
+                    if result.changed_units:
+                        notifier.publish(result.changed_units)
+                    if on_batch is not None:
+                        on_batch(result)
+                records = _without(records, listener.take())
+                if stop.is_set():
+                    break  # what was read and not handed over is read again by the next owner
+                if records:
+                    in_flight = (records, writer.submit(self._write, records, stop))
+                    records = []
+        except BaseException:
+            stop.set()  # the writer gives up its retries
+            raise
         finally:
+            writer.shutdown(wait=True, cancel_futures=True)
             notifier.close()
             consumer.close(autocommit=False)
             if self._conn is not None:
                 self._conn.close()
         return self.totals
 
-    def _collect(self, consumer: KafkaConsumer, listener: _Revocations, stop: threading.Event) -> Records:
-        records: Records = []
+    def _collect(
+        self,
+        consumer: KafkaConsumer,
+        listener: _Revocations,
+        stop: threading.Event,
+        records: Records,
+        writing: Future[BatchResult | None] | None,
+    ) -> Records:
+        """``records`` and more, until the batch is full or old enough, or the batch being
+        written is done (its offsets and notification should not wait)."""
         deadline = time.monotonic() + self.options.batch_wait_s
         while len(records) < self.options.batch_size and not stop.is_set():
             left = deadline - time.monotonic()
-            if left <= 0 and records:
+            if (left <= 0 or (writing is not None and writing.done())) and records:
                 break
             polled = consumer.poll(
-                timeout_ms=max(50, int(left * 1000)), max_records=self.options.batch_size - len(records)
+                timeout_ms=max(50, int(left * 1000)) if writing is None else 50,
+                max_records=self.options.batch_size - len(records),
             )
             for batch in polled.values():
                 records.extend(batch)
-            revoked = listener.take()
-            if revoked:
-                records = [r for r in records if TopicPartition(r.topic, r.partition) not in revoked]
-            if left <= 0:
+            records = _without(records, listener.take())
+            if left <= 0 or (writing is not None and writing.done()):
                 break
         return records
 
-    def _write(self, consumer: KafkaConsumer, records: Records, stop: threading.Event) -> BatchResult | None:
-        delay = 0.5
+    def _wait(
+        self, consumer: KafkaConsumer, future: Future[BatchResult | None], held: Records
+    ) -> BatchResult | None:
+        """The writer's result; meanwhile, while the database is down, partitions are paused
+        and polled now and then so the group keeps this member (what a poll still returns,
+        from partitions assigned meanwhile, goes to ``held``)."""
         paused = False
+        while True:
+            try:
+                result = future.result(timeout=WAIT_STEP_S)
+                break
+            except FutureTimeout:
+                if self._database_down.is_set():
+                    if not paused:
+                        consumer.pause(*consumer.assignment())
+                        paused = True
+                    for batch in consumer.poll(timeout_ms=0).values():
+                        held.extend(batch)
+        if paused:
+            consumer.resume(*consumer.paused())
+        return result
+
+    def _write(self, records: Records, stop: threading.Event) -> BatchResult | None:
+        """Decode and write one batch, retrying while the database is unreachable (writer thread)."""
+        delay = 0.5
         while not stop.is_set():
             try:
                 conn = self._connection()
@@ -187,8 +241,8 @@ class Ingestor:
                 self.totals.add(result)
                 self.metrics.batch(result, seconds)
                 self.metrics.database_up.set(1)
-                if paused:
-                    consumer.resume(*consumer.assignment())
+                if self._database_down.is_set():
+                    self._database_down.clear()
                     log.info("database reachable again; ingest resumed")
                 return result
             except (
@@ -203,11 +257,8 @@ class Ingestor:
                     str(exc).strip().splitlines()[0],
                 )
                 self.metrics.database_up.set(0)
-                if not paused:
-                    consumer.pause(*consumer.assignment())
-                    paused = True
+                self._database_down.set()
                 stop.wait(delay)
-                consumer.poll(timeout_ms=0)  # stay in the group; paused partitions fetch nothing
                 delay = min(delay * 2, self.options.backoff_max_s) * random.uniform(0.8, 1.0)  # noqa: S311 - jitter
         return None
 
@@ -290,3 +341,10 @@ class Ingestor:
         if self._conn is not None:
             self._conn.close()
         self._conn = None
+
+
+def _without(records: Records, revoked: set[TopicPartition]) -> Records:
+    """``records`` less those of partitions revoked from this member."""
+    if not revoked:
+        return records
+    return [r for r in records if TopicPartition(r.topic, r.partition) not in revoked]

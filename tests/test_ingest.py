@@ -93,11 +93,25 @@ def ingest_env(settings: Settings, timescale_url: str, topic: str) -> dict[str, 
 def start_ingest(
     env: dict[str, str], group: str, *extra: str, log: Path | None = None
 ) -> subprocess.Popen[str]:
+    """``ioc ingest`` in a child process, returned once it handles SIGTERM (so a test may stop it)."""
     argv = [sys.executable, "-m", "ioc", "ingest", "--group", group, *extra]
     if log is None:
-        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with log.open("w") as err:  # the child keeps its own descriptor
-        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    else:
+        with log.open("w") as err:  # the child keeps its own descriptor
+            proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+    wait_for(lambda: proc.poll() is not None or catches_sigterm(proc.pid), 60, "ingest to start")
+    return proc
+
+
+def catches_sigterm(pid: int) -> bool:
+    """Whether the process has installed a SIGTERM handler (Linux: SigCgt in /proc/PID/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    caught = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught, 16) & (1 << (signal.SIGTERM - 1)))
 
 
 def produce(settings: Settings, topic: str, values: list[bytes], keys: list[bytes] | None = None) -> None:
@@ -238,7 +252,6 @@ def keyed(applications: int) -> tuple[list[bytes], list[bytes]]:
 def test_two_consumers_share_partitions_and_the_survivor_takes_over(settings, ingest_env, topic, tmp_path):
     url = ingest_env["IOC_DATABASE_URL"]
     values, keys = keyed(5000)
-    produce(settings, topic, values, keys)
     group = f"g-{uuid.uuid4().hex[:8]}"
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     a = start_ingest(ingest_env, group, "--batch-size", "200", log=logs[0])
@@ -246,12 +259,14 @@ def test_two_consumers_share_partitions_and_the_survivor_takes_over(settings, in
     wait_for(
         lambda: all("partitions assigned: ['test" in log.read_text() for log in logs), 60, "both to share"
     )
+    produce(settings, topic, values, keys)
     wait_for(lambda: count(url, "events") > 0, 60, "the first batches")
     a.kill()
     a.communicate(timeout=30)
+    takeover = f"partitions assigned: ['{topic}/0', '{topic}/1', '{topic}/2']"
+    wait_for(lambda: takeover in logs[1].read_text(), 60, "the survivor to take every partition")
     wait_for(lambda: count(url, "events") == len(values), 120, "the survivor")
-    err = stop(b, logs[1])
-    assert f"partitions assigned: ['{topic}/0', '{topic}/1', '{topic}/2']" in err
+    stop(b, logs[1])
     assert_exactly_once(url, 5000)
 
 
