@@ -12,7 +12,6 @@ import cProfile
 import io
 import json
 import pstats
-import resource
 import signal
 import threading
 import time
@@ -37,8 +36,13 @@ class RecordingMetrics(IngestMetrics):
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident set size of this process since it started (Linux: VmHWM, in kB).
+
+    Not ``getrusage``: its maximum also counts the parent's image a child was forked from.
+    """
+    status = Path("/proc/self/status").read_text()
+    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(kilobytes) / 1024
 
 
 def main() -> None:

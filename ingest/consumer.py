@@ -8,8 +8,10 @@ Order of work for each batch, which is what makes "exactly once" hold across cra
 4. commit the batch's Kafka offsets;
 5. announce the changed units on Redis (best effort).
 
-Steps 2 and 3 run on a writer thread while the main thread, the only one that touches the
-Kafka consumer, collects the next batch: the database works while Python reads Kafka.
+Step 3 runs on a writer thread while the main thread, the only one that touches the Kafka
+consumer, collects and decodes the next batch: the database works while Python reads Kafka.
+(The writer loads the reference codes that decoding checks against, and decodes a batch
+itself until it has them.)
 At most one batch is in flight, and a batch is handed over only after the previous one's
 offsets are committed, so offsets are committed in order.
 
@@ -54,6 +56,16 @@ WAIT_STEP_S = 0.5  # how often the main thread looks after the group while a bat
 
 Connection = psycopg.Connection[tuple[object, ...]]
 Records = list[ConsumerRecord]
+_Decoded = tuple[list[Accepted], list[DeadLetter]]
+
+
+@dataclass(frozen=True)
+class _Codes:
+    """The reference codes events are checked against."""
+
+    units: frozenset[str]
+    agencies: frozenset[str]
+    procedures: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -122,9 +134,8 @@ class Ingestor:
         self.totals = Totals()
         self._conn: Connection | None = None
         self._codes_loaded_at = -1e9
-        self._unit_codes: frozenset[str] = frozenset()
-        self._agency_codes: frozenset[str] = frozenset()
-        self._procedure_codes: frozenset[str] = frozenset()
+        # unit, agency and procedure codes: replaced whole by the writer, read by both threads
+        self._codes: _Codes | None = None
         self._database_down = threading.Event()
 
     # --- the loop ---------------------------------------------------------------------
@@ -165,7 +176,8 @@ class Ingestor:
                 if stop.is_set():
                     break  # what was read and not handed over is read again by the next owner
                 if records:
-                    in_flight = (records, writer.submit(self._write, records, stop))
+                    decoded = self._decode(records, self._codes) if self._codes else None
+                    in_flight = (records, writer.submit(self._write, records, decoded, stop))
                     records = []
         except BaseException:
             stop.set()  # the writer gives up its retries
@@ -226,14 +238,15 @@ class Ingestor:
             consumer.resume(*consumer.paused())
         return result
 
-    def _write(self, records: Records, stop: threading.Event) -> BatchResult | None:
-        """Decode and write one batch, retrying while the database is unreachable (writer thread)."""
+    def _write(self, records: Records, decoded: _Decoded | None, stop: threading.Event) -> BatchResult | None:
+        """Write one batch (decoded by the main thread once codes are known, else here),
+        retrying while the database is unreachable (writer thread)."""
         delay = 0.5
         while not stop.is_set():
             try:
                 conn = self._connection()
-                self._refresh_codes(conn)
-                accepted, dead = self._decode(records)
+                codes = self._refresh_codes(conn)
+                accepted, dead = decoded or self._decode(records, codes)
                 started = time.monotonic()
                 with conn.transaction():
                     result = write_batch(conn, accepted, dead, self.settings.timezone)
@@ -292,7 +305,7 @@ class Ingestor:
 
     # --- decoding and reference data ----------------------------------------------------
 
-    def _decode(self, records: Records) -> tuple[list[Accepted], list[DeadLetter]]:
+    def _decode(self, records: Records, codes: _Codes) -> _Decoded:
         now = datetime.now(UTC)
         accepted: list[Accepted] = []
         dead: list[DeadLetter] = []
@@ -300,9 +313,9 @@ class Ingestor:
             outcome = decode(
                 record.value,
                 now=now,
-                unit_codes=self._unit_codes,
-                agency_codes=self._agency_codes,
-                procedure_codes=self._procedure_codes,
+                unit_codes=codes.units,
+                agency_codes=codes.agencies,
+                procedure_codes=codes.procedures,
                 max_future_skew=self.options.max_future_skew,
             )
             if isinstance(outcome, Decoded):
@@ -315,20 +328,20 @@ class Ingestor:
                 )
         return accepted, dead
 
-    def _refresh_codes(self, conn: Connection) -> None:
-        if time.monotonic() - self._codes_loaded_at < self.options.refdata_refresh_s:
-            return
+    def _refresh_codes(self, conn: Connection) -> _Codes:
+        if (
+            self._codes is not None
+            and time.monotonic() - self._codes_loaded_at < self.options.refdata_refresh_s
+        ):
+            return self._codes
         data = refdata_db.load(conn)
-        self._unit_codes, self._agency_codes, self._procedure_codes = (
-            data.unit_codes,
-            data.agency_codes,
-            data.procedure_codes,
-        )
+        self._codes = _Codes(data.unit_codes, data.agency_codes, data.procedure_codes)
         self._codes_loaded_at = time.monotonic()
-        if not self._unit_codes:
+        if not data.unit_codes:
             log.warning(
                 "no units in the database: every event will be a dead letter (run `ioc refdata load`)"
             )
+        return self._codes
 
     # --- connection -----------------------------------------------------------------------
 

@@ -20,6 +20,10 @@ DROP INDEX applications_received_idx;
 DROP INDEX applications_resolved_idx;
 DROP INDEX applications_withdrawn_idx;
 ALTER TABLE applications SET (fillfactor = 80);
+-- Events are read by application and by time (the latest ones, retention); every index
+-- costs each insert. TimescaleDB creates the time index itself; plain PostgreSQL gets it here.
+DROP INDEX events_unit_time_idx;
+CREATE INDEX IF NOT EXISTS events_occurred_at_idx ON events (occurred_at DESC);
 ALTER TABLE rollup_daily SET (fillfactor = 80);
 
 CREATE FUNCTION rollup_contributions(a applications)
