@@ -19,8 +19,10 @@ A crash before 3 commits loses nothing (Kafka redelivers); between 3 and 4 the b
 redelivered and changes nothing (events are idempotent on ``event_id``). When PostgreSQL
 is unreachable the batch is retried with capped exponential backoff, partitions paused so
 the consumer stays in its group without fetching more, and no offset is committed.
-Records that a rebalance takes away before their batch is handed over are dropped (their
-new owner reads them); a batch already in flight is written anyway, harmlessly.
+Every record read is written, even when a rebalance moved its partition meanwhile: an eager
+rebalance revokes every partition and may give some back with their positions kept, so
+dropping records read before it would leave a gap. A partition that moved for good is
+re-read by its new owner, harmlessly; its offsets are committed only by its owner.
 """
 
 from __future__ import annotations
@@ -97,28 +99,14 @@ class Totals:
         self.dead_letters += result.dead_letters
 
 
-class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Remembers revoked partitions; the loop drops their buffered records.
-
-    kafka-python may call this from its heartbeat thread: it only records, under a lock.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._revoked: set[TopicPartition] = set()
+class _RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Logs partition moves (kafka-python calls it on its network thread: nothing more here)."""
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        with self._lock:
-            self._revoked.update(revoked)
         log.info("partitions revoked: %s", sorted(f"{tp.topic}/{tp.partition}" for tp in revoked))
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("partitions assigned: %s", sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
-
-    def take(self) -> set[TopicPartition]:
-        with self._lock:
-            revoked, self._revoked = self._revoked, set()
-        return revoked
 
 
 class Ingestor:
@@ -136,12 +124,13 @@ class Ingestor:
         self._codes_loaded_at = -1e9
         # unit, agency and procedure codes: replaced whole by the writer, read by both threads
         self._codes: _Codes | None = None
+        # what retention will delete is refused at the door (0 keeps everything)
+        self._max_age = timedelta(days=settings.retention_days) if settings.retention_days else None
         self._database_down = threading.Event()
 
     # --- the loop ---------------------------------------------------------------------
 
     def run(self, stop: threading.Event, *, on_batch: Callable[[BatchResult], None] | None = None) -> Totals:
-        listener = _Revocations()
         consumer = KafkaConsumer(
             bootstrap_servers=list(self.settings.kafka_bootstrap),
             group_id=self.options.group_id,
@@ -152,14 +141,14 @@ class Ingestor:
             session_timeout_ms=self.options.session_timeout_ms,
             heartbeat_interval_ms=self.options.session_timeout_ms // 3,
         )
-        consumer.subscribe([self.settings.topic], listener=listener)
+        consumer.subscribe([self.settings.topic], listener=_RebalanceLog())
         notifier = ChangeNotifier(self.settings.redis_url)
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ioc-ingest-writer")
         in_flight: tuple[Records, Future[BatchResult | None]] | None = None
         records: Records = []
         try:
             while True:
-                records = self._collect(consumer, listener, stop, records, in_flight and in_flight[1])
+                records = self._collect(consumer, stop, records, in_flight and in_flight[1])
                 if in_flight is not None:
                     written, future = in_flight
                     in_flight = None
@@ -172,7 +161,6 @@ class Ingestor:
                         notifier.publish(result.changed_units)
                     if on_batch is not None:
                         on_batch(result)
-                records = _without(records, listener.take())
                 if stop.is_set():
                     break  # what was read and not handed over is read again by the next owner
                 if records:
@@ -193,7 +181,6 @@ class Ingestor:
     def _collect(
         self,
         consumer: KafkaConsumer,
-        listener: _Revocations,
         stop: threading.Event,
         records: Records,
         writing: Future[BatchResult | None] | None,
@@ -211,7 +198,6 @@ class Ingestor:
             )
             for batch in polled.values():
                 records.extend(batch)
-            records = _without(records, listener.take())
             if left <= 0 or (writing is not None and writing.done()):
                 break
         return records
@@ -276,11 +262,15 @@ class Ingestor:
         return None
 
     def _commit(self, consumer: KafkaConsumer, records: Records) -> None:
+        """Commit the written records' offsets, for the partitions this member still owns."""
+        assigned = consumer.assignment()
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for record in records:
             tp = TopicPartition(record.topic, record.partition)
-            if tp not in offsets or offsets[tp].offset <= record.offset:
+            if tp in assigned and (tp not in offsets or offsets[tp].offset <= record.offset):
                 offsets[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+        if not offsets:
+            return
         try:
             consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as exc:
@@ -317,6 +307,7 @@ class Ingestor:
                 agency_codes=codes.agencies,
                 procedure_codes=codes.procedures,
                 max_future_skew=self.options.max_future_skew,
+                max_age=self._max_age,
             )
             if isinstance(outcome, Decoded):
                 accepted.append(Accepted(outcome, f"{record.topic}/{record.partition}/{record.offset}"))
@@ -354,10 +345,3 @@ class Ingestor:
         if self._conn is not None:
             self._conn.close()
         self._conn = None
-
-
-def _without(records: Records, revoked: set[TopicPartition]) -> Records:
-    """``records`` less those of partitions revoked from this member."""
-    if not revoked:
-        return records
-    return [r for r in records if TopicPartition(r.topic, r.partition) not in revoked]

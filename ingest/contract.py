@@ -5,7 +5,7 @@ or a ``Rejection`` with a precise reason; it never raises for bad input, so a po
 message cannot stop a consumer. Unknown fields are kept (in ``Event.payload``); an
 unknown ``schema_version`` or ``event_type``, a missing field, a wrong type, a
 timestamp without offset, an unknown unit, agency or procedure code, an ``occurred_at``
-too far in the future, an oversize or non-UTF-8 message is rejected.
+too far in the future or older than the retention, an oversize or non-UTF-8 message is rejected.
 
 The published JSON Schema (``ingest/schema/event-v1.schema.json``) is generated from
 these models by ``json_schema()``; a test keeps the file in step.
@@ -175,11 +175,14 @@ def decode(  # noqa: PLR0911 - one return per kind of rejection
     agency_codes: Container[str] | None = None,
     procedure_codes: Container[str] | None = None,
     max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
+    max_age: timedelta | None = None,
     max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> Decoded | Rejection:
     """Decode one message value; never raises for bad input.
 
-    ``agency_codes`` and ``procedure_codes`` are checked when given.
+    ``agency_codes`` and ``procedure_codes`` are checked when given. ``max_age`` (the
+    retention) rejects events older than the store keeps: retention would delete them
+    while their application's state and rollups still counted them.
     """
     if value is None:
         return Rejection("empty message (no value)")
@@ -204,6 +207,8 @@ def decode(  # noqa: PLR0911 - one return per kind of rejection
     if event.occurred_at > now + max_future_skew:
         ahead = event.occurred_at - now
         return Rejection(f"occurred_at: {ahead} in the future (more than the allowed {max_future_skew})")
+    if max_age is not None and event.occurred_at < now - max_age:
+        return Rejection(f"occurred_at: older than the retention of {max_age.days} days (IOC_RETENTION_DAYS)")
     return Decoded(event, text)
 
 

@@ -99,6 +99,16 @@ def test_future_skew_is_configurable():
     assert isinstance(tight, Rejection)
 
 
+def test_events_older_than_the_retention_are_rejected():
+    old = json.dumps({**SUBMITTED, "occurred_at": (NOW - timedelta(days=31)).isoformat()}).encode()
+    assert isinstance(check(old), Decoded)  # no retention given: any age
+    outcome = decode(old, now=NOW, unit_codes=UNITS, max_age=timedelta(days=30))
+    assert isinstance(outcome, Rejection)
+    assert outcome.reason == "occurred_at: older than the retention of 30 days (IOC_RETENTION_DAYS)"
+    recent = json.dumps({**SUBMITTED, "occurred_at": (NOW - timedelta(days=29)).isoformat()}).encode()
+    assert isinstance(decode(recent, now=NOW, unit_codes=UNITS, max_age=timedelta(days=30)), Decoded)
+
+
 @given(st.binary(max_size=300))
 def test_random_bytes_never_raise(value):
     assert isinstance(check(value), Rejection | Decoded)

@@ -270,6 +270,24 @@ def test_two_consumers_share_partitions_and_the_survivor_takes_over(settings, in
     assert_exactly_once(url, 5000)
 
 
+def test_a_member_joining_mid_stream_loses_nothing(settings, ingest_env, topic, tmp_path):
+    """An eager rebalance revokes every partition and may give some back with their positions
+    kept: records read before it must still be written (a gap found by the benchmark)."""
+    url = ingest_env["IOC_DATABASE_URL"]
+    values, keys = keyed(20_000)
+    produce(settings, topic, values, keys)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    a = start_ingest(ingest_env, group, "--batch-size", "200", log=logs[0])
+    wait_for(lambda: count(url, "events") > 3000, 60, "the first member under way")
+    b = start_ingest(ingest_env, group, "--batch-size", "200", log=logs[1])
+    wait_for(lambda: "partitions assigned: ['test" in logs[1].read_text(), 60, "the second member")
+    wait_for(lambda: count(url, "events") == len(values), 180, "every event")
+    stop(a, logs[0])
+    stop(b, logs[1])
+    assert_exactly_once(url, 20_000)
+
+
 def test_postgres_restart_under_load(settings, plain_stack, make_database, topic, tmp_path):
     url = make_database(postgres.url(plain_stack))
     prepare(url)
