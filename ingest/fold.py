@@ -47,6 +47,7 @@ class ApplicationState:
     received_at: datetime | None
     due_at: datetime | None
     supplement_requests: int
+    supplement_requested_at: tuple[datetime, ...]  # every request, in order (rule 3 asks "by t")
     supplement_periods: tuple[tuple[datetime, datetime | None], ...]
     ended_at: datetime | None
     end_kind: str | None
@@ -112,6 +113,7 @@ def _start(event: StoredEvent) -> dict[str, Any]:
         "received_at": None,
         "due_at": None,
         "supplement_requests": 0,
+        "supplement_requested_at": (),
         "ended_at": None,
         "end_kind": None,
         "result": None,
@@ -172,6 +174,7 @@ def _apply(  # noqa: PLR0912 - one branch per event type, as in DOMAIN.md
         fields["rating"] = int(attrs["score"])  # the latest rating counts
     elif kind == "supplement_requested":
         fields["supplement_requests"] += 1
+        fields["supplement_requested_at"] += (at,)
         if not periods or periods[-1][1] is not None:
             periods.append((at, None))
     elif kind == "supplement_received" and periods and periods[-1][1] is None:

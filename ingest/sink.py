@@ -254,6 +254,7 @@ def read_states(conn: Connection, apps: list[str]) -> dict[str, ApplicationState
         values: dict[str, Any] = dict(zip(STATE_COLUMNS, row, strict=True))
         ranges: Multirange[datetime] = values["supplement_periods"]
         values["supplement_periods"] = tuple((r.lower, r.upper) for r in ranges)
+        values["supplement_requested_at"] = tuple(values["supplement_requested_at"])
         state = ApplicationState(**values)
         states[state.application_id] = state
     return states

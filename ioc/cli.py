@@ -27,6 +27,7 @@ from ingest.topics import ensure_topic
 from ioc import logs
 from ioc.errors import IocError
 from ioc.settings import Settings, redact
+from kpi.cli import kpi_app
 from refdata import db as refdata_db
 from refdata import files as refdata_files
 from refdata.cli import app as refdata_app
@@ -46,6 +47,7 @@ app.add_typer(refdata_app, name="refdata")
 app.add_typer(deadletters_app, name="deadletters")
 app.add_typer(bench_app, name="bench")
 app.add_typer(geo_app, name="geo")
+app.add_typer(kpi_app, name="kpi")
 register_simulate(app)
 
 

@@ -60,12 +60,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
+from kpi.model import Filters, KpiValue
 from kpi.registry import all_kpis, ratio
 from kpi.workdays import WorkCalendar
 from refdata.model import Procedure, ReferenceData, Unit
@@ -74,24 +74,6 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DUE_SOON = timedelta(hours=24)
 CHANNELS = ("online", "in_person", "postal")
 _LEVEL_RANK = {"province": 0, "district": 1, "commune": 2}
-
-
-@dataclass(frozen=True)
-class Filters:
-    agency_code: str | None = None
-    procedure_code: str | None = None
-    sector: str | None = None
-    channel: str | None = None
-
-
-@dataclass(frozen=True)
-class KpiValue:
-    """One KPI: a count has ``denominator`` None and ``value == numerator``."""
-
-    key: str
-    numerator: int
-    denominator: int | None
-    value: Fraction | int | None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.fold import StoredEvent, fold
-from kpi.reference import Filters, compute
+from kpi.model import Filters
+from kpi.reference import compute
 from refdata.files import default_dir, read_dir
 from refdata.model import Procedure, ReferenceData, Unit
 from tests.events import decoded, event_json
