@@ -131,6 +131,14 @@ def test_an_unanswered_request_extends_the_deadline_up_to_t():
     assert value("on_time_rate", app) == 0
 
 
+def test_waiting_stops_counting_at_the_end():
+    # Already late when the request came (6 March, due 5 March); resolved on 8 March without a
+    # reply: two days of waiting move the deadline to 7 March, not the weeks up to t.
+    app = App().filed(at(3, 2, 8)).received(at(3, 2), due=at(3, 5))
+    app.add("supplement_requested", at(3, 6)).add("resolved", at(3, 8))
+    assert value("on_time_rate", app) == 0
+
+
 def test_open_applications_at_t_count_on_time_until_their_deadline():
     within = App().filed(at(3, 30, 8)).received(at(3, 30), due=at(4, 3))
     past = App().filed(at(3, 20, 8)).received(at(3, 20), due=at(3, 25))
