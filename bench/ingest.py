@@ -160,7 +160,7 @@ def _measure(
                 command += ["--batch-size", str(options.batch_size)]
         if profile:
             RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-            profile_path = RESULTS_DIR / f"{topic}.profile.txt"
+            profile_path = RESULTS_DIR / f"ingest-{topic.rsplit('.', 1)[-1]}.profile.txt"
             commands[0] += ["--profile", str(profile_path)]
         say(f"{label}: {processes} process(es) reading {events:,} events")
         clock = time.monotonic()
