@@ -111,7 +111,7 @@ def load_default(
     directory: Annotated[
         Path | None,
         typer.Argument(
-            help=f"Folder of the province files (default: ${load.ENV_DIR} or ../shared/data/geo).",
+            help=f"Folder of the province files (default: ${load.ENV_DIR} or the copy in geo/default).",
             file_okay=False,
         ),
     ] = None,

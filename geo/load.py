@@ -10,7 +10,7 @@
 - outlines for the unit list's sample districts and communes (``load_sample``).
 
 The province files are Natural Earth's (public domain; "Made with Natural Earth"), read from
-``IOC_GEO_DIR`` or, by default, ``../shared/data/geo`` next to the repository.
+``IOC_GEO_DIR`` or, by default, the copy shipped in ``geo/default/``.
 """
 
 from __future__ import annotations
@@ -77,11 +77,11 @@ class LoadReport:
 
 
 def default_dir() -> Path:
-    """The folder of the default province files: ``IOC_GEO_DIR``, else ``../shared/data/geo``."""
+    """The folder of the default province files: ``IOC_GEO_DIR``, else the copy shipped in ``geo/default``."""
     configured = os.environ.get(ENV_DIR, "").strip()
     if configured:
         return Path(configured)
-    return (Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "geo").resolve()
+    return Path(__file__).resolve().parent / "default"
 
 
 def load_default(

@@ -19,6 +19,8 @@ import typer
 import stack
 import store
 from bench.cli import bench_app
+from geo import load as geo_load
+from geo import store as geo_store
 from geo.cli import app as geo_app
 from ingest.cli import deadletters_app
 from ingest.consumer import IngestOptions, Ingestor
@@ -186,7 +188,8 @@ def ingest(
 def up(
     no_timescaledb: Annotated[bool, typer.Option("--no-timescaledb", help="Plain PostgreSQL.")] = False,
 ) -> None:
-    """Bring the system up on this machine: the stack, the schema, the reference data."""
+    """Bring the system up on this machine: the stack, the schema, the reference data and the
+    default geography (each loaded only when the database has none)."""
     stack_up(no_timescaledb=no_timescaledb)
     db_migrate()
     settings = _settings()
@@ -196,7 +199,11 @@ def up(
             data = refdata_files.read_dir(refdata_files.default_dir())
             refdata_db.save(conn, data, today=datetime.now(settings.timezone).date())
             loaded = data
-    _say(f"reference data: {len(loaded.units)} units, {len(loaded.procedures)} procedures")
+        _say(f"reference data: {len(loaded.units)} units, {len(loaded.procedures)} procedures")
+        if not any(level.in_force for level in geo_store.summary(conn)):
+            with conn.transaction():
+                for line in geo_load.load_default(conn).lines():
+                    _say(f"geography: {line}")
     ensure_topic(settings.kafka_bootstrap, settings.topic)
     _say(f"topic {settings.topic} ready")
 
