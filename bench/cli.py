@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
-from bench.ingest import BenchOptions, run, save
+from bench.common import save
+from bench.ingest import BenchOptions, run
+from bench.kpi import KpiBenchOptions
+from bench.kpi import run as run_kpi
 from ioc.settings import Settings
 
 bench_app = typer.Typer(help="Measure this machine: figures printed and saved under bench/results/.")
@@ -40,6 +43,23 @@ def ingest(
         profile=profile,
     )
     figures = run(Settings.from_env(), options, _say)
-    path = save(figures)
+    path = save(figures, "ingest")
+    typer.echo(json.dumps(figures, indent=2, ensure_ascii=False))
+    _say(f"saved {path}")
+
+
+@bench_app.command("kpi")
+def kpi(
+    events: Annotated[
+        int, typer.Option(min=10_000, help="Simulated events of the province's year.")
+    ] = 1_000_000,
+    province: Annotated[str, typer.Option(help="Province code.")] = "01",
+    repeat: Annotated[int, typer.Option(min=5, help="Questions per measurement.")] = 30,
+    keep: Annotated[bool, typer.Option(help="Keep the database ioc_bench_kpi afterwards.")] = False,
+) -> None:
+    """Children-of-a-province KPI latency, month and year to date, from PostgreSQL and from Redis."""
+    options = KpiBenchOptions(events=events, province=province, repeat=repeat, keep=keep)
+    figures = run_kpi(Settings.from_env(), options, _say)
+    path = save(figures, "kpi")
     typer.echo(json.dumps(figures, indent=2, ensure_ascii=False))
     _say(f"saved {path}")

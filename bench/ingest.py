@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -24,20 +23,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from statistics import quantiles
 from typing import Any
-from urllib.parse import urlsplit
 
 from kafka import KafkaAdminClient
 from psycopg import sql
 
 import store
+from bench.common import RESULTS_DIR, drop_database, fresh_database, machine
 from ingest.topics import ensure_topic
 from ioc.settings import Settings
-from refdata import db as refdata_db
 from refdata.files import default_dir, read_dir
 from simulate.produce import produce
 from simulate.stream import DEFAULT_RATE
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 STALL_S = 120.0  # no progress for this long fails the run
 POLL_S = 0.5
 
@@ -119,20 +116,12 @@ def run(settings: Settings, options: BenchOptions, say: Say) -> dict[str, Any]:
     return {
         "benchmark": "ingest",
         "started": started.isoformat(timespec="seconds"),
-        "machine": _machine(settings),
+        "machine": machine(settings),
         "options": asdict(options),
         "produced": {"events": summary.sent, "seconds": round(produce_s, 1), "by_type": dict(summary.events)},
         "runs": [_figures(r) for r in [*runs, naive]],
         "ratio_to_naive": round(single.events_per_s / naive.events_per_s, 1),
     }
-
-
-def save(figures: dict[str, Any], directory: Path = RESULTS_DIR) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    stamp = figures["started"].replace(":", "").replace("-", "")[:15]
-    path = directory / f"ingest-{stamp}.json"
-    path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
-    return path
 
 
 def _measure(
@@ -146,7 +135,7 @@ def _measure(
     events: int,
     profile: bool = False,
 ) -> Consumed:
-    database_url = _fresh_database(settings, f"ioc_bench_{label.replace('-', '_')}")
+    database_url = fresh_database(settings, f"ioc_bench_{label.replace('-', '_')}")
     env = {**os.environ, "IOC_DATABASE_URL": database_url, "IOC_TOPIC": topic}
     module = "bench.naive" if label == "naive" else "bench.worker"
     with tempfile.TemporaryDirectory(prefix="ioc-bench-") as tmp:
@@ -179,7 +168,7 @@ def _measure(
             data = json.loads(report.read_text())
             batches += [tuple(b) for b in data["batches"]]
             peak = max(peak, data["peak_rss_mb"])
-    _drop_database(settings, database_url)
+    drop_database(settings, database_url)
     batches.sort()
     busy = batches[-1][0] - (batches[0][0] - batches[0][1]) if batches else 0.0
     cuts = quantiles([b[1] for b in batches], n=100) if len(batches) > 1 else [0.0] * 99
@@ -227,45 +216,12 @@ def _wait_for(
             time.sleep(POLL_S)
 
 
-def _fresh_database(settings: Settings, name: str) -> str:
-    """Create (again) database ``name`` on the configured server, migrated, with reference data."""
-    with store.connect(settings.database_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = urlsplit(settings.database_url)._replace(path=f"/{name}").geturl()
-    with store.connect(url, autocommit=True) as conn:
-        store.migrate(conn)
-        with conn.transaction():
-            refdata_db.save(conn, read_dir(default_dir()))
-    return url
-
-
-def _drop_database(settings: Settings, url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    with store.connect(settings.database_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
 def _delete_topic(settings: Settings, topic: str) -> None:
     admin = KafkaAdminClient(bootstrap_servers=list(settings.kafka_bootstrap), client_id="ioc-bench")
     try:
         admin.delete_topics([topic])
     finally:
         admin.close()
-
-
-def _machine(settings: Settings) -> dict[str, Any]:
-    with store.connect(settings.database_url, autocommit=True) as conn:
-        status = store.database_status(conn)
-    meminfo = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()
-    return {
-        "cpus": os.cpu_count(),
-        "memory_gb": round(int(meminfo[1]) / 1024**2, 1),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "postgres": status.server_version,
-        "timescaledb": status.timescaledb.version if status.timescaledb else None,
-    }
 
 
 def _figures(run: Consumed) -> dict[str, Any]:

@@ -1,0 +1,162 @@
+"""``ioc bench kpi``: how fast the KPI queries answer over a province's simulated history.
+
+One run: a fresh database gets ``events`` simulated events of one province, from the first
+of January to now, written through the real sink (``ingest.sink.write_batch``, batches of
+5,000; Kafka is measured by ``ioc bench ingest``, not here). Then the children-of-the-province
+query answers month to date and year to date ``repeat`` times straight from PostgreSQL (cache
+misses), and as many times from the Redis cache (hits); the figures are p50/p95 latencies.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta, tzinfo
+from statistics import quantiles
+from typing import Any
+
+import psycopg
+
+import store
+from bench.common import drop_database, fresh_database, machine
+from ingest.contract import Decoded, decode
+from ingest.sink import Accepted, write_batch
+from ioc.settings import Settings
+from kpi import periods, queries
+from kpi.cache import KpiCache
+from kpi.model import KpiValue, Period
+from kpi.workdays import WorkCalendar
+from refdata.files import default_dir, read_dir
+from refdata.model import ReferenceData
+from simulate.stream import messages, prepare
+
+Say = Callable[[str], None]
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class KpiBenchOptions:
+    events: int = 1_000_000
+    province: str = "01"
+    repeat: int = 30
+    seed: int = 7
+    keep: bool = False  # keep the database for more questions
+
+
+def run(settings: Settings, options: KpiBenchOptions, say: Say) -> dict[str, Any]:
+    started = datetime.now(UTC)
+    now = datetime.now(settings.timezone).replace(second=0, microsecond=0)
+    full = read_dir(default_dir())
+    url = fresh_database(settings, "ioc_bench_kpi")
+    try:
+        loaded = _load(settings, url, _province(full, options.province), options, now=now, say=say)
+        catalog = queries.Catalog(
+            {u.code: u for u in full.units}, full.procedures, WorkCalendar(full.holidays)
+        )
+        cache = KpiCache(settings.redis_url, prefix=f"ioc:bench:{started:%H%M%S}:")
+        figures = []
+        with store.connect(url, autocommit=True) as conn:
+            conn.execute("ANALYZE")
+            for name in ("month", "year"):
+                period = periods.named(name, now.date())
+                miss, hit = _measure(conn, catalog, cache, options, period, now=now, tz=settings.timezone)
+                figures.append({"period": name, "miss_ms": miss, "hit_ms": hit})
+                say(f"{name} to date: miss p50 {miss['p50']} / p95 {miss['p95']} ms, hit p95 {hit['p95']} ms")
+        cache.close()
+    finally:
+        if not options.keep:
+            drop_database(settings, url)
+    return {
+        "benchmark": "kpi",
+        "started": started.isoformat(timespec="seconds"),
+        "machine": machine(settings),
+        "options": asdict(options),
+        "data": loaded,
+        "children_of_province": figures,
+    }
+
+
+def _measure(
+    conn: psycopg.Connection[tuple[object, ...]],
+    catalog: queries.Catalog,
+    cache: KpiCache,
+    options: KpiBenchOptions,
+    period: Period,
+    *,
+    now: datetime,
+    tz: tzinfo,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Latencies of the children-of-the-province question: from PostgreSQL, then from Redis."""
+
+    def ask() -> dict[str, dict[str, KpiValue]]:
+        return queries.children_values(conn, catalog, options.province, period, now=now, tz=tz)
+
+    question = {"unit": options.province, "period": [str(period.start), str(period.end)], "now": str(now)}
+    miss = _timed(ask, options.repeat)
+    cache.answer(question, ask)
+    return miss, _timed(lambda: cache.answer(question, ask), options.repeat)
+
+
+def _province(full: ReferenceData, code: str) -> ReferenceData:
+    inside, grown = {code}, True
+    while grown:
+        more = {u.code for u in full.units if u.parent_code in inside} - inside
+        grown = bool(more)
+        inside |= more
+    return replace(
+        full,
+        units=tuple(u for u in full.units if u.code in inside),
+        agencies=tuple(a for a in full.agencies if a.unit_code in inside),
+    )
+
+
+def _load(
+    settings: Settings, url: str, data: ReferenceData, options: KpiBenchOptions, *, now: datetime, say: Say
+) -> dict[str, Any]:
+    """Simulate the year so far and write it through the sink; returns counts and time."""
+    days = max((now.date() - now.date().replace(month=1, day=1)).days, 1)
+    rate = 1.2 * options.events / (days * 86_400)  # weekends and nights are quiet
+    plan = prepare(data, seed=options.seed, now=now, history_days=days, rate=rate, tz=settings.timezone)
+    clock, stored, batch = time.monotonic(), 0, []
+    far = now + timedelta(days=1)
+    with store.connect(url, autocommit=True) as conn:
+        for n, message in enumerate(messages(plan)):
+            if n >= options.events:
+                break
+            outcome = decode(message.value, now=far, unit_codes=data.unit_codes)
+            if isinstance(outcome, Decoded):
+                batch.append(Accepted(outcome, f"bench/0/{n}"))
+            if len(batch) == BATCH:
+                stored += _write(conn, batch, settings)
+                batch = []
+                if stored % 100_000 < BATCH:
+                    say(f"{stored:,} events stored ({stored / (time.monotonic() - clock):,.0f}/s)")
+        stored += _write(conn, batch, settings)
+        applications = conn.execute("SELECT count(*) FROM applications").fetchone()
+    return {
+        "events": stored,
+        "applications": int(applications[0]) if applications else 0,  # type: ignore[call-overload]
+        "load_seconds": round(time.monotonic() - clock, 1),
+    }
+
+
+def _write(conn: psycopg.Connection[tuple[object, ...]], batch: list[Accepted], settings: Settings) -> int:
+    if not batch:
+        return 0
+    with conn.transaction():
+        return write_batch(conn, batch, [], settings.timezone).stored
+
+
+def _timed(ask: Callable[[], object], repeat: int) -> dict[str, float]:
+    seconds = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        ask()
+        seconds.append(time.perf_counter() - started)
+    cuts = quantiles(seconds, n=100)
+    return {
+        "p50": round(cuts[49] * 1000, 2),
+        "p95": round(cuts[94] * 1000, 2),
+        "max": round(max(seconds) * 1000, 2),
+    }
