@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bench.common import save
+from bench.common import RESULTS_DIR, save
 from bench.ingest import BenchOptions, run
 from bench.kpi import KpiBenchOptions
 from bench.kpi import run as run_kpi
@@ -32,6 +33,7 @@ def ingest(
     partitions: Annotated[int, typer.Option(min=1, help="Partitions of the benchmark topic.")] = 6,
     batch_size: Annotated[int, typer.Option(min=1, help="Ingest batch size.")] = BenchOptions.batch_size,
     profile: Annotated[bool, typer.Option(help="Profile the first run's consumer (cProfile).")] = False,
+    results: Annotated[Path, typer.Option(help="Folder the figures are saved in.")] = RESULTS_DIR,
 ) -> None:
     """Events/s from Kafka into the store with 1 and 2 consumers, against one INSERT per event."""
     options = BenchOptions(
@@ -43,7 +45,7 @@ def ingest(
         profile=profile,
     )
     figures = run(Settings.from_env(), options, _say)
-    path = save(figures, "ingest")
+    path = save(figures, "ingest", results)
     typer.echo(json.dumps(figures, indent=2, ensure_ascii=False))
     _say(f"saved {path}")
 
@@ -56,10 +58,11 @@ def kpi(
     province: Annotated[str, typer.Option(help="Province code.")] = "01",
     repeat: Annotated[int, typer.Option(min=5, help="Questions per measurement.")] = 30,
     keep: Annotated[bool, typer.Option(help="Keep the database ioc_bench_kpi afterwards.")] = False,
+    results: Annotated[Path, typer.Option(help="Folder the figures are saved in.")] = RESULTS_DIR,
 ) -> None:
     """Children-of-a-province KPI latency, month and year to date, from PostgreSQL and from Redis."""
     options = KpiBenchOptions(events=events, province=province, repeat=repeat, keep=keep)
     figures = run_kpi(Settings.from_env(), options, _say)
-    path = save(figures, "kpi")
+    path = save(figures, "kpi", results)
     typer.echo(json.dumps(figures, indent=2, ensure_ascii=False))
     _say(f"saved {path}")

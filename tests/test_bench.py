@@ -9,8 +9,11 @@ from ioc.settings import Settings
 from tests.test_cli import ioc
 
 
-def test_bench_ingest_measures_both_ways(settings: Settings):
-    run = ioc("bench", "ingest", "--events", "6000", "--consumers", "1", "--naive-events", "1000")
+def test_bench_ingest_measures_both_ways(settings: Settings, tmp_path: Path):
+    run = ioc(
+        "bench", "ingest", "--events", "6000", "--consumers", "1", "--naive-events", "1000",
+        "--results", str(tmp_path),
+    )  # fmt: skip
     assert run.returncode == 0, run.stderr
     figures = json.loads(run.stdout)
     labels = [r["label"] for r in figures["runs"]]
@@ -22,14 +25,15 @@ def test_bench_ingest_measures_both_ways(settings: Settings):
     assert 0 < ingest["commit_p50_ms"] <= ingest["commit_p99_ms"]
     assert ingest["peak_rss_mb"] > 20
     assert figures["ratio_to_naive"] > 0
-    saved = run.stderr.strip().splitlines()[-1].removeprefix("ioc bench: saved ")
-    assert json.loads(Path(saved).read_text(encoding="utf-8")) == figures
+    (saved,) = tmp_path.glob("ingest-*.json")
+    assert json.loads(saved.read_text(encoding="utf-8")) == figures
 
 
-def test_bench_kpi_answers_from_the_database_and_the_cache(settings: Settings):
-    run = ioc("bench", "kpi", "--events", "10000", "--repeat", "5")
+def test_bench_kpi_answers_from_the_database_and_the_cache(settings: Settings, tmp_path: Path):
+    run = ioc("bench", "kpi", "--events", "10000", "--repeat", "5", "--results", str(tmp_path))
     assert run.returncode == 0, run.stderr
     figures = json.loads(run.stdout)
+    assert [p.name.startswith("kpi-") for p in tmp_path.iterdir()] == [True]
     assert figures["data"]["events"] > 5000
     assert [f["period"] for f in figures["children_of_province"]] == ["month", "year"]
     for measured in figures["children_of_province"]:
