@@ -184,6 +184,18 @@ def ingest(
     )
 
 
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8050,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+) -> None:
+    """The dashboard under gunicorn (several workers); /healthz reports database, Redis, data age."""
+    from dashboard.serve import serve as run_server  # noqa: PLC0415 - the web stack only here
+
+    run_server(_settings(), host=host, port=port, workers=workers)
+
+
 @app.command("up")
 def up(
     no_timescaledb: Annotated[bool, typer.Option("--no-timescaledb", help="Plain PostgreSQL.")] = False,

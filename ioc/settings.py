@@ -67,6 +67,9 @@ SETTINGS: tuple[Setting, ...] = (
         "30",
         "chunks older than this are compressed where TimescaleDB's licence allows",
     ),
+    Setting(
+        "IOC_STALE_AFTER_S", "300", "seconds without a new event before the dashboard calls its data stale"
+    ),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
@@ -83,6 +86,7 @@ class Settings:
     timezone: ZoneInfo
     retention_days: int
     compress_after_days: int
+    stale_after_s: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +132,7 @@ class Settings:
             timezone=get("IOC_TIMEZONE", _timezone),
             retention_days=get("IOC_RETENTION_DAYS", _non_negative),
             compress_after_days=get("IOC_COMPRESS_AFTER_DAYS", _non_negative),
+            stale_after_s=get("IOC_STALE_AFTER_S", _non_negative),
         )
 
 

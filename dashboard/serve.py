@@ -1,0 +1,43 @@
+"""``ioc serve``: the dashboard under gunicorn, with several worker processes.
+
+Each worker builds its own app from the settings (``create_app``); they share nothing but
+PostgreSQL and Redis, so a request may land on any of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from dashboard.app import create_app
+from ioc.settings import Settings
+
+
+class DashboardServer(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self._settings = settings
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return create_app(self._settings).server
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    """Run until SIGTERM or Ctrl-C (gunicorn stops its workers gracefully)."""
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "sync",
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "accesslog": "-",
+        "errorlog": "-",
+        "preload_app": False,  # each worker connects on its own
+    }
+    DashboardServer(settings, options).run()
