@@ -26,7 +26,7 @@ from ingest.cli import deadletters_app
 from ingest.consumer import IngestOptions, Ingestor
 from ingest.metrics import IngestMetrics
 from ingest.topics import ensure_topic
-from ioc import logs
+from ioc import logs, system
 from ioc.errors import IocError
 from ioc.settings import Settings, redact
 from kpi.cli import kpi_app
@@ -199,9 +199,23 @@ def serve(
 @app.command("up")
 def up(
     no_timescaledb: Annotated[bool, typer.Option("--no-timescaledb", help="Plain PostgreSQL.")] = False,
+    no_simulate: Annotated[
+        bool, typer.Option("--no-simulate", help="No simulator: real sources feed the topic.")
+    ] = False,
+    prepare_only: Annotated[
+        bool, typer.Option("--prepare-only", help="Stack, schema and data only; start nothing else.")
+    ] = False,
+    history_days: Annotated[
+        float, typer.Option(min=0, help="Simulated history to backfill when the store is empty.")
+    ] = 7,
+    rate: Annotated[float, typer.Option(min=0.001, help="Simulated events per second (weekly mean).")] = 0.5,
+    host: Annotated[str, typer.Option(help="Dashboard address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Dashboard port.")] = 8050,
+    workers: Annotated[int, typer.Option(min=1, help="Dashboard worker processes.")] = 2,
 ) -> None:
-    """Bring the system up on this machine: the stack, the schema, the reference data and the
-    default geography (each loaded only when the database has none)."""
+    """Bring the whole system up on this machine and run it until Ctrl-C: the stack, the schema,
+    the reference data and geography (loaded when missing), ingest, the simulator and the
+    dashboard. Run again, it goes on with the data it has (no second backfill)."""
     stack_up(no_timescaledb=no_timescaledb)
     db_migrate()
     settings = _settings()
@@ -216,8 +230,21 @@ def up(
             with conn.transaction():
                 for line in geo_load.load_default(conn).lines():
                     _say(f"geography: {line}")
+        has_events = conn.execute("SELECT EXISTS (SELECT FROM event_ids)").fetchone() == (True,)
     ensure_topic(settings.kafka_bootstrap, settings.topic)
     _say(f"topic {settings.topic} ready")
+    if prepare_only:
+        return
+    chosen = system.parts(
+        simulate=not no_simulate,
+        history_days=0 if has_events else history_days,
+        rate=rate,
+        host=host,
+        port=port,
+        workers=workers,
+    )
+    _say(f"dashboard: http://{host}:{port}/ (Ctrl-C stops everything)")
+    raise typer.Exit(system.run(chosen, _say))
 
 
 def main() -> None:

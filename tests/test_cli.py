@@ -86,14 +86,14 @@ def test_stack_status_lists_the_running_servers(settings: Settings):
 
 def test_up_loads_reference_data_and_geography_once(settings: Settings, timescale_url: str, topic: str):
     env = {"IOC_DATABASE_URL": timescale_url, "IOC_TOPIC": topic}
-    first = ioc("up", env=env)
+    first = ioc("up", "--prepare-only", env=env)
     assert first.returncode == 0, first.stderr
     assert "reference data: 1510 units" in first.stderr
     assert "geography: province" in first.stderr
     with psycopg.connect(timescale_url) as conn:
         before = conn.execute("SELECT level, count(*) FROM unit_geometry GROUP BY 1 ORDER BY 1").fetchall()
     assert dict(before)["province"] >= 34
-    again = ioc("up", env=env)
+    again = ioc("up", "--prepare-only", env=env)
     assert again.returncode == 0, again.stderr
     assert "geography:" not in again.stderr  # kept, not loaded twice
     with psycopg.connect(timescale_url) as conn:
