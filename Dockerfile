@@ -22,6 +22,7 @@ COPY callbacks ./callbacks
 COPY geo ./geo
 COPY kpi ./kpi
 COPY bench ./bench
+COPY alerts ./alerts
 RUN pip install .
 
 USER ioc

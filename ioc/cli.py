@@ -18,6 +18,7 @@ import typer
 
 import stack
 import store
+from alerts.cli import targets_app
 from bench.cli import bench_app
 from geo import load as geo_load
 from geo import store as geo_store
@@ -50,6 +51,7 @@ app.add_typer(deadletters_app, name="deadletters")
 app.add_typer(bench_app, name="bench")
 app.add_typer(geo_app, name="geo")
 app.add_typer(kpi_app, name="kpi")
+app.add_typer(targets_app, name="targets")
 register_simulate(app)
 
 
