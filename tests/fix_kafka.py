@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
+from kafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError
 
 from ioc.settings import Settings
 
@@ -33,10 +36,37 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+class PatientAdmin:
+    """The session's admin client, patient with a broker a test just restarted: a call that
+    finds no ready connection is tried again for up to a minute."""
+
+    RETRY_FOR_S = 60.0
+
+    def __init__(self, admin: KafkaAdminClient) -> None:
+        self._admin = admin
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._admin, name)
+        if not callable(attr):
+            return attr
+
+        def patiently(*args: Any, **kwargs: Any) -> Any:
+            deadline = time.monotonic() + self.RETRY_FOR_S
+            while True:
+                try:
+                    return attr(*args, **kwargs)
+                except (NodeNotReadyError, KafkaConnectionError, KafkaTimeoutError):
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+
+        return patiently
+
+
 @pytest.fixture(scope="session")
-def kafka_admin(settings: Settings) -> Iterator[KafkaAdminClient]:
+def kafka_admin(settings: Settings) -> Iterator[PatientAdmin]:
     admin = KafkaAdminClient(bootstrap_servers=list(settings.kafka_bootstrap), client_id="ioc-tests")
-    yield admin
+    yield PatientAdmin(admin)
     admin.close()
 
 
