@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Annotated
 
@@ -37,6 +37,10 @@ def show(
     start: Annotated[str | None, typer.Option("--from", help="First local day (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Day after the last (YYYY-MM-DD).")] = None,
     children: Annotated[bool, typer.Option("--children", help="One column per child unit.")] = False,
+    series: Annotated[
+        str | None, typer.Option("--series", help="One column per day, week or month of the period.")
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="One column per agency or procedure.")] = None,
     agency: Annotated[str | None, typer.Option(help="Only this agency.")] = None,
     procedure: Annotated[str | None, typer.Option(help="Only this procedure.")] = None,
     sector: Annotated[str | None, typer.Option(help="Only this sector (lĩnh vực).")] = None,
@@ -49,6 +53,15 @@ def show(
     chosen = _period(period, start, end, now.date())
     filters = Filters(agency, procedure, sector, channel)
     locale: registry.Locale = "en" if lang == "en" else "vi"
+    if sum((children, series is not None, by is not None)) > 1:
+        msg = "give at most one of --children, --series and --by"
+        raise typer.BadParameter(msg)
+    if series is not None and series not in queries.GRAINS:
+        msg = f"--series is one of {', '.join(queries.GRAINS)}"
+        raise typer.BadParameter(msg)
+    if by is not None and by not in queries.BREAKDOWNS:
+        msg = f"--by is one of {', '.join(queries.BREAKDOWNS)}"
+        raise typer.BadParameter(msg)
     with store.connect(settings.database_url, autocommit=True) as conn:
         data = refdata_db.load(conn)
         catalog = queries.Catalog(
@@ -58,14 +71,30 @@ def show(
             msg = f"unknown unit {unit!r}"
             raise typer.BadParameter(msg)
         args = (conn, catalog, unit, chosen)
-        answers = (
-            queries.children_values(*args, now=now, tz=settings.timezone, filters=filters)
-            if children
-            else {unit: queries.values(*args, now=now, tz=settings.timezone, filters=filters)}
-        )
-    typer.echo(f"{chosen.start} to {chosen.end} (excluded), {len(answers)} unit(s)")
+        tz = settings.timezone
+        names = {u.code: u.name for u in data.units}
+        answers: dict[str, dict[str, KpiValue]]
+        if children:
+            answers = queries.children_values(*args, now=now, tz=tz, filters=filters)
+            what = "unit(s)"
+        elif series is not None:
+            buckets = queries.series(*args, series, now=now, tz=tz, filters=filters)
+            answers = {f"{b.start} to {b.end - timedelta(days=1)}": kpis for b, kpis in buckets}
+            what = f"{series}(s) of {unit} {names[unit]}"
+            names = {}
+        elif by is not None:
+            answers = queries.breakdown(*args, by, now=now, tz=tz, filters=filters)
+            what = f"{by}(s) in {unit} {catalog.units[unit].name}"
+            if by == "agency":
+                names = {a.code: a.name for a in data.agencies}
+            else:
+                names = {p.code: p.name for p in data.procedures}
+        else:
+            answers = {unit: queries.values(*args, now=now, tz=tz, filters=filters)}
+            what = "unit(s)"
+    typer.echo(f"{chosen.start} to {chosen.end} (excluded), {len(answers)} {what}")
     for code, kpis in answers.items():
-        typer.echo(f"\n{code} {catalog.units[code].name}")
+        typer.echo(f"\n{code} {names.get(code, '')}".rstrip())
         for kpi in registry.all_kpis():
             value = kpis[kpi.key]
             name = kpi.name_vi if locale == "vi" else kpi.name_en

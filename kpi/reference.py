@@ -179,6 +179,37 @@ def compute(
     return result
 
 
+def needing_action(
+    events: Iterable[BaseModel | Mapping[str, Any]],
+    refdata: ReferenceData,
+    unit_code: str,
+    *,
+    now: datetime,
+    filters: Filters = Filters(),
+) -> dict[str, tuple[str, datetime]]:
+    """The applications ``overdue_open`` and ``due_soon_open`` count (rule 3, at ``now``).
+
+    By application id: ``"overdue"`` or ``"due_soon"``, and the effective deadline at ``now``.
+    """
+    if now.tzinfo is None:
+        msg = f"now should be time-zone aware, got {now!r}"
+        raise ValueError(msg)
+    catalog = {p.code: p for p in refdata.procedures}
+    in_unit = _descendants(unit_code, refdata.units)
+    found: dict[str, tuple[str, datetime]] = {}
+    for app in _applications(events):
+        if _code(app, "unit_code") not in in_unit or not _matches(app, filters, catalog):
+            continue
+        if not _is_open(app, now):
+            continue
+        deadline = _effective_deadline(app, now)
+        if now > deadline:
+            found[app[0].application_id] = ("overdue", deadline)
+        elif deadline <= now + DUE_SOON:
+            found[app[0].application_id] = ("due_soon", deadline)
+    return found
+
+
 # --- Events into applications (rule 1) -------------------------------------------------------
 
 

@@ -8,19 +8,21 @@ kpi/reference.py computed from the events themselves: same integers, same fracti
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from kafka import KafkaProducer
@@ -32,7 +34,7 @@ from ingest.consumer import IngestOptions, Ingestor
 from ioc.settings import Settings
 from kpi import queries
 from kpi.model import Filters, Period
-from kpi.reference import compute
+from kpi.reference import compute, needing_action
 from kpi.workdays import WorkCalendar
 from refdata import db as refdata_db
 from refdata.files import default_dir, read_dir
@@ -176,3 +178,139 @@ def test_the_history_exercises_every_rule():
     }
     assert len(VALUES) > len({e["event_id"] for e in EVENTS})  # duplicates were sent
     assert all(datetime.fromisoformat(e["occurred_at"]) <= NOW.astimezone(UTC) for e in EVENTS)
+
+
+# --- Series, breakdowns and the action list ---------------------------------------------------
+#
+# The reference reads every event for every question; to keep many questions cheap it is given
+# only the events of the applications that could match (an event of theirs is in the unit's
+# subtree, and of the filtered agency or procedure): the same answer, as it filters them itself.
+# Its answers are kept across the two servers.
+
+EVENTS_BY_APP: dict[str, list[dict[str, Any]]] = defaultdict(list)
+for _event in EVENTS:
+    EVENTS_BY_APP[_event["application_id"]].append(_event)
+SUBTREES = {code: subtree(FULL, code) for code in UNITS}
+
+
+def candidates(unit: str, chosen: Filters) -> list[dict[str, Any]]:
+    def could_match(events: list[dict[str, Any]]) -> bool:
+        return (
+            any(e["unit_code"] in SUBTREES[unit] for e in events)
+            and chosen.agency_code in (None, *(e["agency_code"] for e in events))
+            and chosen.procedure_code in (None, *(e["procedure_code"] for e in events))
+        )
+
+    return [e for events in EVENTS_BY_APP.values() if could_match(events) for e in events]
+
+
+@functools.cache
+def reference(unit: str, start: date, end: date, chosen: Filters) -> dict[str, Any]:
+    return compute(candidates(unit, chosen), FULL, unit, start, end, now=NOW, filters=chosen)
+
+
+series_periods = st.tuples(st.integers(-20, DAYS + 1), st.integers(0, 16)).map(
+    lambda p: Period(FIRST_DAY + timedelta(days=p[0]), FIRST_DAY + timedelta(days=p[0] + p[1]))
+)
+
+
+@hyp_settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    unit=st.sampled_from(UNITS),
+    period=series_periods,
+    grain=st.sampled_from(queries.GRAINS),
+    chosen=filters | st.just(Filters()),
+)
+@example(unit=PROVINCE, period=Period(FIRST_DAY - timedelta(days=3), NOW.date() + timedelta(days=2)),
+         grain="week", chosen=Filters())  # fmt: skip
+@example(unit=PROVINCE, period=Period(FIRST_DAY.replace(day=1) - timedelta(days=5), NOW.date()),
+         grain="month", chosen=Filters(channel="online"))  # fmt: skip
+def test_each_bucket_of_a_series_equals_the_reference(
+    store_url: str, unit: str, period: Period, grain: queries.Grain, chosen: Filters
+) -> None:
+    with store.connect(store_url, autocommit=True) as conn:
+        answer = queries.series(conn, CATALOG, unit, period, grain, now=NOW, tz=TZ, filters=chosen)
+    buckets = [bucket for bucket, _ in answer]
+    assert buckets == queries.buckets(period, grain)
+    assert all(b.start < b.end <= b.start + timedelta(days=31) for b in buckets)
+    if period.start < period.end:  # the buckets tile the period
+        assert [b.start for b in buckets] == [period.start, *(b.end for b in buckets[:-1])]
+        assert buckets[-1].end == period.end
+    else:
+        assert buckets == []
+    for bucket, kpis in answer:
+        assert kpis == reference(unit, bucket.start, bucket.end, chosen), bucket
+
+
+def test_buckets_are_days_weeks_from_monday_and_months_cut_to_the_period() -> None:
+    period = Period(date(2025, 1, 30), date(2025, 3, 4))  # a Thursday to a Tuesday
+    assert len(queries.buckets(period, "day")) == 33
+    assert queries.buckets(period, "week")[:2] == [
+        Period(date(2025, 1, 30), date(2025, 2, 3)),
+        Period(date(2025, 2, 3), date(2025, 2, 10)),
+    ]
+    assert queries.buckets(period, "week")[-1] == Period(date(2025, 3, 3), date(2025, 3, 4))
+    assert queries.buckets(period, "month") == [
+        Period(date(2025, 1, 30), date(2025, 2, 1)),
+        Period(date(2025, 2, 1), date(2025, 3, 1)),
+        Period(date(2025, 3, 1), date(2025, 3, 4)),
+    ]
+    assert queries.buckets(Period(date(2025, 12, 5), date(2026, 1, 2)), "month")[-1].start == date(2026, 1, 1)
+    assert queries.buckets(Period(date(2025, 3, 4), date(2025, 3, 4)), "day") == []
+
+
+@pytest.mark.parametrize(
+    ("unit", "by", "chosen"),
+    [
+        (PROVINCE, "agency", Filters()),
+        (PROVINCE, "procedure", Filters()),
+        (UNITS[1], "procedure", Filters(channel="online")),
+    ],
+)
+def test_each_entry_of_a_breakdown_equals_the_reference_with_its_filter(
+    store_url: str, unit: str, by: queries.Breakdown, chosen: Filters
+) -> None:
+    period = Period(FIRST_DAY + timedelta(days=3), NOW.date() + timedelta(days=1))
+    with store.connect(store_url, autocommit=True) as conn:
+        answer = queries.breakdown(conn, CATALOG, unit, period, by, now=NOW, tz=TZ, filters=chosen)
+    name = "agency_code" if by == "agency" else "procedure_code"
+    codes = {e[name] for e in candidates(unit, chosen)}
+    assert set(answer) <= codes
+    assert len(answer) > 1
+    for code in codes:
+        expected = reference(unit, period.start, period.end, replace(chosen, **{name: code}))
+        if code in answer:
+            assert answer[code] == expected, code
+        else:  # a code that counts nowhere in the period is left out
+            counted = ("received", "resolved", "open", "overdue_open", "due_soon_open")
+            assert all(expected[k].numerator == 0 for k in counted), code
+
+
+@pytest.mark.parametrize(
+    ("unit", "chosen"),
+    [(PROVINCE, Filters()), (PROVINCE, Filters(channel="in_person")), (UNITS[1], Filters())],
+)
+def test_the_action_list_is_what_overdue_and_due_soon_count(
+    store_url: str, unit: str, chosen: Filters
+) -> None:
+    period = Period(FIRST_DAY, NOW.date() + timedelta(days=1))
+    with store.connect(store_url, autocommit=True) as conn:
+        actions = queries.action_list(conn, unit, now=NOW, filters=chosen, limit=100_000)
+        first = queries.action_list(conn, unit, now=NOW, filters=chosen, limit=3)
+        kpis = queries.values(conn, CATALOG, unit, period, now=NOW, tz=TZ, filters=chosen)
+    statuses = [a.status for a in actions]
+    assert statuses.count("overdue") == kpis["overdue_open"].value
+    assert statuses.count("due_soon") == kpis["due_soon_open"].value
+    expected = needing_action(candidates(unit, chosen), FULL, unit, now=NOW, filters=chosen)
+    assert {a.application_id: (a.status, a.deadline) for a in actions} == expected
+    assert len(actions) == len(expected)
+    assert first == actions[:3]
+    assert [a.deadline for a in actions] == sorted(a.deadline for a in actions)  # most overdue first
+    assert statuses == sorted(statuses, key=lambda s: s != "overdue")
+    for action in actions:
+        assert action.deadline == action.due_at + action.supplement_waiting
+        assert action.unit_code in SUBTREES[unit]
+        assert action.received_at < NOW
+    if unit == PROVINCE and chosen == Filters():
+        assert {"overdue", "due_soon"} <= set(statuses)
+        assert any(a.supplement_waiting > timedelta() for a in actions)
