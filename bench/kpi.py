@@ -26,7 +26,6 @@ from ioc.settings import Settings
 from kpi import periods, queries
 from kpi.cache import KpiCache
 from kpi.model import KpiValue, Period
-from kpi.workdays import WorkCalendar
 from refdata.files import default_dir, read_dir
 from refdata.model import ReferenceData
 from simulate.stream import messages, prepare
@@ -51,9 +50,7 @@ def run(settings: Settings, options: KpiBenchOptions, say: Say) -> dict[str, Any
     url = fresh_database(settings, "ioc_bench_kpi")
     try:
         loaded = _load(settings, url, _province(full, options.province), options, now=now, say=say)
-        catalog = queries.Catalog(
-            {u.code: u for u in full.units}, full.procedures, WorkCalendar(full.holidays)
-        )
+        catalog = queries.Catalog.of(full)
         cache = KpiCache(settings.redis_url, prefix=f"ioc:bench:{started:%H%M%S}:")
         figures = []
         with store.connect(url, autocommit=True) as conn:

@@ -12,7 +12,6 @@ import store
 from ioc.settings import Settings
 from kpi import index766, periods, queries, registry
 from kpi.model import Filters, KpiValue, Period
-from kpi.workdays import WorkCalendar
 from refdata import db as refdata_db
 
 kpi_app = typer.Typer(help="KPI values from the store (DOMAIN.md §3).", no_args_is_help=True)
@@ -64,9 +63,7 @@ def show(
         raise typer.BadParameter(msg)
     with store.connect(settings.database_url, autocommit=True) as conn:
         data = refdata_db.load(conn)
-        catalog = queries.Catalog(
-            {u.code: u for u in data.units}, data.procedures, WorkCalendar(data.holidays)
-        )
+        catalog = queries.Catalog.of(data)
         if unit not in catalog.units:
             msg = f"unknown unit {unit!r}"
             raise typer.BadParameter(msg)

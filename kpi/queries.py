@@ -31,7 +31,7 @@ from psycopg.rows import dict_row
 from kpi.model import Filters, KpiValue, Period
 from kpi.registry import ratio
 from kpi.workdays import WorkCalendar
-from refdata.model import Procedure, Unit
+from refdata.model import Procedure, ReferenceData, Unit
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -225,6 +225,10 @@ class Catalog:
     units: Mapping[str, Unit]
     procedures: Iterable[Procedure]
     calendar: WorkCalendar
+
+    @classmethod
+    def of(cls, data: ReferenceData) -> Catalog:
+        return cls({u.code: u for u in data.units}, data.procedures, WorkCalendar(data.holidays))
 
 
 def values(

@@ -35,7 +35,6 @@ from ioc.settings import Settings
 from kpi import queries
 from kpi.model import Filters, Period
 from kpi.reference import compute, needing_action
-from kpi.workdays import WorkCalendar
 from refdata import db as refdata_db
 from refdata.files import default_dir, read_dir
 from refdata.model import ReferenceData
@@ -128,9 +127,7 @@ def store_url(
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-CATALOG = queries.Catalog(
-    units={u.code: u for u in FULL.units}, procedures=FULL.procedures, calendar=WorkCalendar(FULL.holidays)
-)
+CATALOG = queries.Catalog.of(FULL)
 UNITS = sorted(IN_PROVINCE)
 FIRST_DAY = (NOW - timedelta(days=DAYS)).date()
 filters = st.builds(

@@ -21,16 +21,11 @@ from ingest.contract import Decoded, decode
 from ingest.sink import Accepted, write_batch
 from kpi import queries
 from kpi.model import Filters, Period
-from kpi.workdays import WorkCalendar
 from refdata import db as refdata_db
 from tests import test_kpi_reference as cases
 
 Connection = psycopg.Connection[tuple[object, ...]]
-CATALOG = queries.Catalog(
-    units={u.code: u for u in cases.REFDATA.units},
-    procedures=cases.REFDATA.procedures,
-    calendar=WorkCalendar(cases.REFDATA.holidays),
-)
+CATALOG = queries.Catalog.of(cases.REFDATA)
 CASES = [
     f
     for name, f in vars(cases).items()
