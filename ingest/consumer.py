@@ -188,17 +188,21 @@ class Ingestor:
         """``records`` and more, until the batch is full or old enough, or the batch being
         written is done (its offsets and notification should not wait)."""
         deadline = time.monotonic() + self.options.batch_wait_s
+
+        def due() -> bool:
+            return time.monotonic() >= deadline or (writing is not None and writing.done())
+
         while len(records) < self.options.batch_size and not stop.is_set():
-            left = deadline - time.monotonic()
-            if (left <= 0 or (writing is not None and writing.done())) and records:
+            if due() and records:
                 break
+            left = deadline - time.monotonic()
             polled = consumer.poll(
                 timeout_ms=max(50, int(left * 1000)) if writing is None else 50,
                 max_records=self.options.batch_size - len(records),
             )
             for batch in polled.values():
                 records.extend(batch)
-            if left <= 0 or (writing is not None and writing.done()):
+            if due():
                 break
         return records
 
