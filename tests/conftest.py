@@ -1,1 +1,7 @@
-pytest_plugins = ["tests.fix_stack", "tests.fix_db", "tests.fix_kafka", "tests.fix_redis"]
+pytest_plugins = [
+    "tests.fix_stack",
+    "tests.fix_db",
+    "tests.fix_kafka",
+    "tests.fix_redis",
+    "tests.fix_browser",
+]
