@@ -35,9 +35,9 @@ def fresh_database(settings: Settings, name: str) -> str:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = urlsplit(settings.database_url)._replace(path=f"/{name}").geturl()
     with store.connect(url, autocommit=True) as conn:
-        store.migrate(conn)
+        store.migrate(conn, timezone=settings.timezone.key)
         with conn.transaction():
-            refdata_db.save(conn, read_dir(default_dir()))
+            refdata_db.save(conn, read_dir(default_dir()), timezone=settings.timezone.key)
     return url
 
 

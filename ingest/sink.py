@@ -36,7 +36,7 @@ from psycopg.types.multirange import Multirange
 
 from ingest.contract import Decoded
 from ingest.fold import ApplicationState, StoredEvent, advance, fold, order
-from store.rollups import COUNTERS
+from store.rollups import COUNTERS, KEY, TABLES
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -74,9 +74,40 @@ SELECT event_id, event_type, occurred_at, application_id, procedure_code, agency
 
 STATE_COLUMNS = tuple(f.name for f in fields(ApplicationState))
 _columns = sql.SQL(", ").join(map(sql.Identifier, STATE_COLUMNS))
+_key = sql.SQL(", ").join(map(sql.Identifier, KEY))
 _counters = [sql.Identifier(c) for c in COUNTERS]
 STATES = sql.SQL("SELECT {} FROM applications WHERE application_id = ANY(%(apps)s)").format(_columns)
-# %(states)s: a JSON array of application rows. Writes them, and adds to the rollups their
+# An upsert of one rollup table: the delta's sums per key (days, or months by their first day).
+_ADD = """
+{cte} AS (
+    INSERT INTO {table} ({key}, {counters})
+    SELECT {day}, unit_code, agency_code, procedure_code, channel, {sums}
+      FROM delta
+     GROUP BY 1, 2, 3, 4, 5
+    HAVING {changed}
+     ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT ({key}) DO UPDATE SET {additions}
+    RETURNING {name} AS rollup, {key}, received = 0 AND resolved = 0 AS empty
+)"""
+
+
+def _add(table: str, day: str) -> sql.Composed:
+    return sql.SQL(_ADD).format(
+        cte=sql.Identifier(f"added_to_{table}"),
+        table=sql.Identifier(table),
+        name=sql.Literal(table),
+        key=_key,
+        day=sql.SQL(day),
+        counters=sql.SQL(", ").join(_counters),
+        sums=sql.SQL(", ").join(sql.SQL("sum(sign * {})").format(c) for c in _counters),
+        changed=sql.SQL(" OR ").join(sql.SQL("sum(sign * {}) <> 0").format(c) for c in _counters),
+        additions=sql.SQL(", ").join(
+            sql.SQL("{0} = {1}.{0} + EXCLUDED.{0}").format(c, sql.Identifier(table)) for c in _counters
+        ),
+    )
+
+
+# %(states)s: a JSON array of application rows. Writes them, and adds to both rollups their
 # new contributions minus the old ones (read in the same snapshot, before the upsert), in
 # key order; returns the rollup rows written, with whether they are now empty.
 WRITE_STATES = sql.SQL("""
@@ -89,38 +120,29 @@ WITH new AS (
     SELECT {columns}, now() FROM new
     ON CONFLICT (application_id) DO UPDATE SET ({columns}, updated_at) = ({excluded}, now())
 ), delta AS (
-    SELECT c.*, 1 AS sign FROM new n, rollup_contributions(n) c
+    SELECT c.*, 1 AS sign FROM new n, rollup_contributions(n, %(tz)s) c
     UNION ALL
-    SELECT c.*, -1 FROM old o, rollup_contributions(o) c
-)
-INSERT INTO rollup_daily (day, unit_code, agency_code, procedure_code, {counters})
-SELECT day, unit_code, agency_code, procedure_code, {sums}
-  FROM delta
- GROUP BY day, unit_code, agency_code, procedure_code
-HAVING {changed}
- ORDER BY day, unit_code, agency_code, procedure_code
-ON CONFLICT (day, unit_code, agency_code, procedure_code) DO UPDATE SET {additions}
-RETURNING day, unit_code, agency_code, procedure_code,
-          received = 0 AND resolved = 0 AND withdrawn = 0 AS empty
+    SELECT c.*, -1 FROM old o, rollup_contributions(o, %(tz)s) c
+),{daily},{monthly}
+SELECT * FROM added_to_rollup_daily UNION ALL SELECT * FROM added_to_rollup_monthly
 """).format(
     columns=_columns,
     excluded=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in STATE_COLUMNS),
-    counters=sql.SQL(", ").join(_counters),
-    sums=sql.SQL(", ").join(sql.SQL("sum(sign * {})").format(c) for c in _counters),
-    changed=sql.SQL(" OR ").join(sql.SQL("sum(sign * {}) <> 0").format(c) for c in _counters),
-    additions=sql.SQL(", ").join(
-        sql.SQL("{0} = rollup_daily.{0} + EXCLUDED.{0}").format(c) for c in _counters
-    ),
+    daily=_add("rollup_daily", "day"),
+    monthly=_add("rollup_monthly", "date_trunc('month', day)::date"),
 )
-# Every counter is part of received, resolved or withdrawn: a row with those at 0 is empty,
-# and a from-scratch computation would not have it.
-DELETE_EMPTY = """
-DELETE FROM rollup_daily
- WHERE (day, unit_code, agency_code, procedure_code) IN (
-       SELECT * FROM unnest(%(days)s::date[], %(units)s::text[], %(agencies)s::text[],
-                            %(procedures)s::text[]))
-   AND received = 0 AND resolved = 0 AND withdrawn = 0
-"""
+# Every counter is part of received or resolved: a row with both at 0 is empty, and a
+# from-scratch computation would not have it.
+_KEY_PARAMS = ("days", "units", "agencies", "procedures", "channels")
+DELETE_EMPTY = {
+    table: sql.SQL("""
+DELETE FROM {table}
+ WHERE ({key}) IN (SELECT * FROM unnest(%(days)s::date[], %(units)s::text[], %(agencies)s::text[],
+                                         %(procedures)s::text[], %(channels)s::text[]))
+   AND received = 0 AND resolved = 0
+""").format(table=sql.Identifier(table), key=_key)
+    for table in TABLES
+}
 
 
 @dataclass(frozen=True)
@@ -177,16 +199,12 @@ def write_batch(
     _lock(conn, [("app", a) for a in apps])
     old = read_states(conn, apps)
     states = _next_states(conn, by_app, old, tz)
-    written = conn.execute(WRITE_STATES, {"states": _states_json(states)}).fetchall()
-    empty = [row[:4] for row in written if row[4]]
-    if empty:
-        conn.execute(
-            DELETE_EMPTY,
-            {
-                name: [row[i] for row in empty]
-                for i, name in enumerate(("days", "units", "agencies", "procedures"))
-            },
-        )
+    written = conn.execute(WRITE_STATES, {"states": _states_json(states), "tz": tz.key}).fetchall()
+    for table in TABLES:
+        empty = [row[1:6] for row in written if row[0] == table and row[6]]
+        if empty:
+            columns = zip(*empty, strict=True)
+            conn.execute(DELETE_EMPTY[table], dict(zip(_KEY_PARAMS, map(list, columns), strict=True)))
     return BatchResult(
         stored=len(new),
         duplicates=len(accepted) - len(new),

@@ -104,7 +104,7 @@ def db_migrate() -> None:
 
     settings = _settings()
     with store.connect(settings.database_url, autocommit=True) as conn:
-        done = store.migrate(conn)
+        done = store.migrate(conn, timezone=settings.timezone.key)
         version = store.database_status(conn).schema_version
     for migration in done:
         _say(f"applied {migration.version:04d}_{migration.name}")
@@ -225,7 +225,9 @@ def up(
         loaded = refdata_db.load(conn)
         if not loaded.units:
             data = refdata_files.read_dir(refdata_files.default_dir())
-            refdata_db.save(conn, data, today=datetime.now(settings.timezone).date())
+            refdata_db.save(
+                conn, data, today=datetime.now(settings.timezone).date(), timezone=settings.timezone.key
+            )
             loaded = data
         _say(f"reference data: {len(loaded.units)} units, {len(loaded.procedures)} procedures")
         if not any(level.in_force for level in geo_store.summary(conn)):

@@ -19,7 +19,6 @@ Rules the SQL follows (see kpi/reference.py for the same choices in plain Python
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
@@ -44,19 +43,18 @@ Breakdown = Literal["agency", "procedure"]
 BREAKDOWNS: tuple[Breakdown, ...] = ("agency", "procedure")
 Grouping = Literal["unit", "child", "agency", "procedure"]
 
-# Grouping and buckets are parameters of one definition of the population and its facts:
-# %(by)s 'unit': every unit below %(unit)s (itself included) answers as %(unit)s; 'child': each
-# answers as the child of %(unit)s it lies under; 'agency' / 'procedure': by that code of the
-# application, within the subtree of %(unit)s. Buckets are the periods asked about, each with its
-# start, end and evaluation time t (rule 2): one for ``values``, one per day/week/month for
-# ``series``. An application joins each bucket it is received in, resolved in, or open at t of;
-# ``near`` narrows the buckets to look at (a range of indices, found by binary search with
-# ``width_bucket`` over the sorted starts and t's, from its receipt to its end) so that the join
-# is on equality, and the conditions themselves decide. (An array, not a bare generate_series:
-# the planner guesses 10 rows for it rather than 1000, and does not spend seconds on JIT.)
-# Each query below adds only the pieces it reads (an unread CTE that reads another would make
-# PostgreSQL materialise that one).
-_POPULATION = """
+# Grouping and buckets are parameters of one definition of the population: %(by)s 'unit': every
+# unit below %(unit)s (itself included) answers as %(unit)s; 'child': each answers as the child of
+# %(unit)s it lies under; 'agency' / 'procedure': by that code, within the subtree of %(unit)s.
+# Buckets are the periods asked about, each with its start, end and evaluation time t (rule 2):
+# one for ``values``, one per day/week/month for ``series``.
+#
+# What does not depend on t, and the final facts of applications that have ended, come from the
+# rollups (migration 0010): each bucket is read as pieces, whole months from rollup_monthly and
+# the other days from rollup_daily. The applications not settled by a bucket's t (open, or with
+# something at or after t: ``settled_at``) are read one by one: their facts at t are added and
+# their final facts, which the rollups counted, taken out. All in one statement, one snapshot.
+_SCOPE = """
 WITH RECURSIVE tree (code, scope) AS (
     SELECT code, CASE WHEN %(by)s = 'child' THEN NULL ELSE code END FROM ref_units WHERE code = %(unit)s
     UNION ALL
@@ -67,60 +65,53 @@ buckets (bucket, start, stop, t) AS (
       FROM unnest(%(starts)s::timestamptz[], %(stops)s::timestamptz[], %(ts)s::timestamptz[])
            WITH ORDINALITY AS b (start, stop, t, ordinal)
 ),
-span AS (SELECT min(start) AS start, max(stop) AS stop, min(t) AS t FROM buckets),
-chosen AS (
-    SELECT CASE %(by)s WHEN 'agency' THEN a.agency_code WHEN 'procedure' THEN a.procedure_code
-                       ELSE t.scope END AS scope,
-           a.*, coalesce(p.result_is_document, false) AS document
-      FROM span, applications a
-      JOIN tree t ON t.code = a.unit_code AND t.scope IS NOT NULL
-      LEFT JOIN ref_procedures p ON p.code = a.procedure_code
-     WHERE (%(agency)s::text IS NULL OR a.agency_code = %(agency)s)
-       AND (%(procedure)s::text IS NULL OR a.procedure_code = %(procedure)s)
+span AS (SELECT max(stop) AS stop, min(t) AS t FROM buckets)"""
+
+_FILTERS = """
+       AND (%(agency)s::text IS NULL OR x.agency_code = %(agency)s)
+       AND (%(procedure)s::text IS NULL OR x.procedure_code = %(procedure)s)
        AND (%(sector)s::text IS NULL OR p.sector = %(sector)s)
-       AND (%(channel)s::text IS NULL OR a.channel = %(channel)s)
-       AND (   (a.received_at >= span.start AND a.received_at < span.stop)
-            OR (a.end_kind = 'resolved' AND a.ended_at >= span.start AND a.ended_at < span.stop)
-            OR (a.received_at < %(now)s AND (a.ended_at IS NULL OR a.ended_at >= span.t)))
-),
+       AND (%(channel)s::text IS NULL OR x.channel = %(channel)s)"""
+
+_GROUP = """CASE %(by)s WHEN 'agency' THEN x.agency_code WHEN 'procedure' THEN x.procedure_code
+                   ELSE t.scope END"""
+
+# The applications not settled by the earliest t (or open now), each with the buckets it is not
+# settled at: ``near`` narrows the buckets to look at (a range of indices, found by binary search
+# with ``width_bucket`` over the sorted starts and t's, from its receipt to its settling) so that
+# the join is on equality, and the conditions decide. (An array, not a bare generate_series: the
+# planner guesses 10 rows for it rather than 1000, and does not spend seconds on JIT.)
+_CHOSEN = (
+    ",\nchosen AS (\n    SELECT "  # noqa: S608 - literal pieces joined, never input
+    + _GROUP
+    + """ AS scope,
+           x AS app, x.*, coalesce(p.result_is_document, false) AS document
+      FROM span, applications x
+      JOIN tree t ON t.code = x.unit_code AND t.scope IS NOT NULL
+      LEFT JOIN ref_procedures p ON p.code = x.procedure_code
+     WHERE x.received_at < greatest(span.stop, %(now)s)
+       AND (x.ended_at IS NULL OR x.settled_at >= span.t)"""
+    + _FILTERS
+    + """
+)"""
+)
+_FACTS = """,
 facts AS (
-    SELECT c.*, b.bucket,
+    SELECT c.*, b.bucket, b.t,
            coalesce(c.received_at >= b.start AND c.received_at < b.stop, false) AS received_in,
-           coalesce(c.end_kind = 'resolved' AND c.ended_at >= b.start AND c.ended_at < b.stop, false)
-               AS resolved_in,
            coalesce(c.received_at < b.t AND (c.ended_at IS NULL OR c.ended_at >= b.t), false) AS open_t,
-           coalesce(c.ended_at < b.t, false) AS ended_t,
-           b.t,
-           CASE WHEN isempty(c.supplement_periods) THEN c.due_at
-                ELSE c.due_at + supplement_time(c.supplement_periods, least(b.t, c.ended_at))
-           END AS deadline_t,
-           CASE WHEN cardinality(c.supplement_requested_at) > 1
-                THEN (SELECT count(*) FROM unnest(c.supplement_requested_at) r WHERE r < b.t) > 1
-                ELSE false END AS many_requests_t
+           late_at(c.app, b.t) AS late_t
       FROM chosen c
      CROSS JOIN LATERAL unnest(array(SELECT generate_series(
-           greatest(0, coalesce(least(width_bucket(c.received_at, %(starts)s::timestamptz[]) - 1,
-                                      width_bucket(c.received_at, %(ts)s::timestamptz[])),
-                                width_bucket(c.ended_at, %(starts)s::timestamptz[]) - 1)),
-           coalesce(greatest(width_bucket(c.ended_at, %(starts)s::timestamptz[]),
-                             width_bucket(c.ended_at, %(ts)s::timestamptz[])) - 1,
+           greatest(0, least(width_bucket(c.received_at, %(starts)s::timestamptz[]) - 1,
+                             width_bucket(c.received_at, %(ts)s::timestamptz[]))),
+           coalesce(greatest(width_bucket(c.settled_at, %(starts)s::timestamptz[]),
+                             width_bucket(c.settled_at, %(ts)s::timestamptz[])) - 1,
                     cardinality(%(starts)s::timestamptz[]) - 1)))) AS near (bucket)
       JOIN buckets b
         ON b.bucket = near.bucket
-       AND (   (c.received_at >= b.start AND c.received_at < b.stop)
-            OR (c.end_kind = 'resolved' AND c.ended_at >= b.start AND c.ended_at < b.stop)
-            OR (c.received_at < b.t AND (c.ended_at IS NULL OR c.ended_at >= b.t)))
-)"""
-
-
-# Rule 3 at each bucket's t.
-_JUDGED = """,
-judged AS (
-    SELECT f.*,
-           (f.many_requests_t
-            OR (f.ended_t AND f.ended_at > f.deadline_t)
-            OR (NOT f.ended_t AND f.t > f.deadline_t)) AS late_t
-      FROM facts f
+       AND ((c.received_at >= b.start AND c.received_at < b.stop) OR c.received_at < b.t)
+       AND (c.ended_at IS NULL OR c.settled_at >= b.t)
 )"""
 
 # Rule 3 at now: computed once per group, whatever the buckets.
@@ -134,44 +125,77 @@ open_at_now AS (
 )"""
 
 COUNTS = (
-    _POPULATION  # noqa: S608 - literal pieces joined, never input
-    + _JUDGED
+    _SCOPE  # noqa: S608 - literal pieces joined, never input
+    + """,
+pieces (bucket, monthly, first, upto) AS (
+    SELECT * FROM unnest(%(piece_buckets)s::int[], %(piece_monthly)s::boolean[],
+                         %(piece_firsts)s::date[], %(piece_ends)s::date[])
+),
+rolled AS (
+    SELECT p.bucket, r.* FROM pieces p JOIN rollup_daily r
+        ON NOT p.monthly AND r.day >= p.first AND r.day < p.upto
+    UNION ALL
+    SELECT p.bucket, r.* FROM pieces p JOIN rollup_monthly r
+        ON p.monthly AND r.day >= p.first AND r.day < p.upto
+),
+from_rollups AS (
+    SELECT """
+    + _GROUP
+    + """ AS scope, x.bucket,
+           sum(x.received) AS received,
+           sum(x.received) FILTER (WHERE x.channel = 'online') AS received_online,
+           sum(x.received) FILTER (WHERE x.channel = 'in_person') AS received_in_person,
+           sum(x.received) FILTER (WHERE x.channel = 'postal') AS received_postal,
+           sum(x.received_full_online) AS received_full_online,
+           sum(x.settled_on_time) AS received_on_time,
+           sum(x.settled_digitized) + coalesce(sum(x.settled_digitized_unless_document)
+               FILTER (WHERE NOT coalesce(p.result_is_document, false)), 0) AS received_digitized,
+           sum(x.received_reused) AS received_reused,
+           sum(x.received_vneid) AS received_vneid,
+           sum(x.received_with_fee) AS received_with_fee,
+           sum(x.received_paid_online) AS received_paid_online,
+           sum(x.settled_late_or_unsatisfied) AS received_late_or_unsatisfied,
+           sum(x.resolved) AS resolved,
+           sum(x.resolved) FILTER (WHERE x.channel = 'online') AS resolved_online,
+           sum(x.resolved) FILTER (WHERE x.channel = 'in_person') AS resolved_in_person,
+           sum(x.resolved) FILTER (WHERE x.channel = 'postal') AS resolved_postal,
+           sum(x.resolved_approved) FILTER (WHERE p.result_is_document) AS resolved_document,
+           sum(x.resolved_approved_e_result) FILTER (WHERE p.result_is_document)
+               AS resolved_document_e_result,
+           sum(x.processed) AS processed,
+           sum(x.processing_days) AS processing_days,
+           coalesce(array_agg(DISTINCT x.procedure_code)
+                        FILTER (WHERE x.channel = 'online' AND x.received > 0), '{}') AS online_procedures
+      FROM rolled x
+      JOIN tree t ON t.code = x.unit_code AND t.scope IS NOT NULL
+      LEFT JOIN ref_procedures p ON p.code = x.procedure_code
+     WHERE true"""
+    + _FILTERS
+    + """
+     GROUP BY 1, 2
+)"""
+    + _CHOSEN
+    + _FACTS
     + _AT_NOW
     + """,
-per_bucket AS (
+from_unsettled AS (
     SELECT scope, bucket,
-           count(*) FILTER (WHERE received_in) AS received,
-           count(*) FILTER (WHERE received_in AND channel = 'online') AS received_online,
-           count(*) FILTER (WHERE received_in AND channel = 'in_person') AS received_in_person,
-           count(*) FILTER (WHERE received_in AND channel = 'postal') AS received_postal,
-           count(*) FILTER (WHERE received_in AND channel = 'online' AND online_level = 'full')
-               AS received_full_online,
-           count(*) FILTER (WHERE received_in AND NOT late_t) AS received_on_time,
-           count(*) FILTER (WHERE received_in AND application_digitized_at < t
-                              AND (NOT (ended_t AND end_kind = 'resolved' AND result = 'approved'
-                                        AND document)
-                                   OR coalesce(result_digitized_at < t, false)))
-               AS received_digitized,
-           count(*) FILTER (WHERE received_in AND reused_data) AS received_reused,
-           count(*) FILTER (WHERE received_in AND vneid_authenticated) AS received_vneid,
-           count(*) FILTER (WHERE received_in AND paid_vnd > 0) AS received_with_fee,
-           count(*) FILTER (WHERE received_in AND paid_vnd > 0 AND paid_online) AS received_paid_online,
+           count(*) FILTER (WHERE received_in AND NOT late_t)
+           - count(*) FILTER (WHERE received_in AND ended_at IS NOT NULL AND NOT late_at(app, 'infinity'))
+               AS adjust_received_on_time,
+           count(*) FILTER (WHERE received_in AND digitized_at(app, t, document))
+           - count(*) FILTER (WHERE received_in AND ended_at IS NOT NULL
+                                AND digitized_at(app, 'infinity', document))
+               AS adjust_received_digitized,
            count(*) FILTER (WHERE received_in AND (late_t OR coalesce(rating <= 2, false)))
-               AS received_late_or_unsatisfied,
-           count(*) FILTER (WHERE resolved_in) AS resolved,
-           count(*) FILTER (WHERE resolved_in AND channel = 'online') AS resolved_online,
-           count(*) FILTER (WHERE resolved_in AND channel = 'in_person') AS resolved_in_person,
-           count(*) FILTER (WHERE resolved_in AND channel = 'postal') AS resolved_postal,
-           count(*) FILTER (WHERE resolved_in AND document AND result = 'approved') AS resolved_document,
-           count(*) FILTER (WHERE resolved_in AND document AND result = 'approved' AND e_result)
-               AS resolved_document_e_result,
+           - count(*) FILTER (WHERE received_in AND ended_at IS NOT NULL
+                                AND (late_at(app, 'infinity') OR coalesce(rating <= 2, false)))
+               AS adjust_received_late_or_unsatisfied,
            count(*) FILTER (WHERE open_t) AS open,
            count(*) FILTER (WHERE open_t AND channel = 'online') AS open_online,
            count(*) FILTER (WHERE open_t AND channel = 'in_person') AS open_in_person,
-           count(*) FILTER (WHERE open_t AND channel = 'postal') AS open_postal,
-           coalesce(array_agg(DISTINCT procedure_code) FILTER (WHERE received_in AND channel = 'online'),
-                    '{}') AS online_procedures
-      FROM judged
+           count(*) FILTER (WHERE open_t AND channel = 'postal') AS open_postal
+      FROM facts
      GROUP BY scope, bucket
 ),
 at_now AS (
@@ -181,27 +205,17 @@ at_now AS (
       FROM open_at_now
      GROUP BY scope
 )
-SELECT * FROM per_bucket FULL JOIN at_now ON now_scope = scope
-"""
-)
-
-# Rule 8: the applications resolved in each bucket, with their supplement intervals cut at the end.
-RESOLUTIONS = (
-    _POPULATION  # noqa: S608 - literal pieces joined, never input
-    + """
-SELECT scope, bucket, received_at, ended_at,
-       CASE WHEN isempty(supplement_periods) THEN '{}'
-            ELSE array(SELECT array[lower(r), upper(r)]
-                         FROM unnest(supplement_periods * tstzmultirange(tstzrange(NULL, ended_at))) r)
-       END AS waits
-  FROM facts
- WHERE resolved_in AND received_at IS NOT NULL
+SELECT r.*, u.*, n.*, coalesce(r.scope, u.scope) AS scope, coalesce(r.bucket, u.bucket) AS bucket
+  FROM from_rollups r
+  FULL JOIN from_unsettled u ON u.scope = r.scope AND u.bucket = r.bucket
+  FULL JOIN at_now n ON n.now_scope = coalesce(r.scope, u.scope)
 """
 )
 
 # Rule 3 at now: the open applications overdue or due within 24 h, most overdue first.
 ACTIONS = (
-    _POPULATION
+    _SCOPE
+    + _CHOSEN
     + _AT_NOW
     + """
 SELECT application_id, unit_code, agency_code, procedure_code, received_at, due_at,
@@ -372,7 +386,7 @@ def buckets(period: Period, grain: Grain) -> list[Period]:
         elif grain == "week":
             following = start + timedelta(days=7 - start.weekday())
         else:
-            following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+            following = _next_month(start)
         found.append(Period(start, min(following, period.end)))
         start = following
     return found
@@ -414,34 +428,26 @@ def _answer(
 ) -> dict[str, list[dict[str, KpiValue]]]:
     """Every KPI of each group (scope) for each of ``periods``, in their order."""
     bounds = [(*p.bounds(tz), p.evaluated_at(tz, now)) for p in periods]
-    params = _params(unit_code, bounds, now=now, filters=filters, by=by)
-    counts: dict[tuple[str, int], dict[str, Any]] = {}
+    params = _params(unit_code, bounds, now=now, filters=filters, by=by) | _pieces(periods)
+    counts: dict[tuple[str, int], dict[str, int | list[str]]] = {}
     at_now: dict[str, dict[str, Any]] = {}
-    days: dict[tuple[str, int], list[int]] = defaultdict(list)
     with conn.cursor(row_factory=dict_row) as cur:
         for row in cur.execute(COUNTS, params):
             if row["scope"] is not None:
-                counts[row["scope"], row["bucket"]] = row
+                counts[row["scope"], row["bucket"]] = _settle(row)
             if row["now_scope"] is not None:
                 at_now[row["now_scope"]] = row
-        counted: dict[_Dates, int] = {}  # working days depend only on the local dates
-        for row in cur.execute(RESOLUTIONS, params):
-            dates = _local_dates(row, tz)
-            if dates not in counted:
-                received, resolved, waits = dates
-                counted[dates] = catalog.calendar.working_days_between(received, resolved, waits)
-            days[row["scope"], row["bucket"]].append(counted[dates])
     if by == "child":
         scopes = [str(r[0]) for r in conn.execute(CHILDREN, {"unit": unit_code})]
     elif by == "unit":
         scopes = [unit_code]
-    else:
-        scopes = sorted({scope for scope, _ in counts} | set(at_now))
+    else:  # the codes that count anywhere: received or resolved in a bucket, open at its t or now
+        counting = {scope for (scope, _), c in counts.items() if c["received"] or c["resolved"] or c["open"]}
+        scopes = sorted(counting | set(at_now))
     return {
         scope: [
             _kpis(
                 {**counts.get((scope, i), {}), **_now_counts(at_now.get(scope, {}))},
-                days.get((scope, i), []),
                 _offered(catalog, scope, unit_code, filters, by),
             )
             for i in range(len(periods))
@@ -450,21 +456,43 @@ def _answer(
     }
 
 
+def _settle(row: Mapping[str, Any]) -> dict[str, int | list[str]]:
+    """A group's counts: the rollups' plus the adjustments for the applications not settled at t."""
+    counts: dict[str, int | list[str]] = {"online_procedures": list(row["online_procedures"] or ())}
+    for name, value in row.items():
+        if name.startswith("adjust_"):
+            base = name.removeprefix("adjust_")
+            counts[base] = int(row[base] or 0) + int(value or 0)
+        elif name not in counts and name not in ("scope", "bucket", "now_scope"):
+            counts.setdefault(name, int(value or 0))
+    return counts
+
+
+def _pieces(periods: Sequence[Period]) -> dict[str, list[Any]]:
+    """Each period as rollup ranges: its whole months from rollup_monthly, other days from rollup_daily."""
+    found: list[tuple[int, bool, date, date]] = []
+    for bucket, period in enumerate(periods):
+        first = period.start if period.start.day == 1 else _next_month(period.start)
+        last = date(period.end.year, period.end.month, 1)
+        if first >= last:
+            found.append((bucket, False, period.start, period.end))
+            continue
+        if period.start < first:
+            found.append((bucket, False, period.start, first))
+        found.append((bucket, True, first, last))
+        if last < period.end:
+            found.append((bucket, False, last, period.end))
+    columns = list(zip(*found, strict=True)) or [(), (), (), ()]
+    names = ("piece_buckets", "piece_monthly", "piece_firsts", "piece_ends")
+    return {name: list(column) for name, column in zip(names, columns, strict=True)}
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
 def _now_counts(row: Mapping[str, Any]) -> dict[str, Any]:
     return {name: row.get(name, 0) for name in ("overdue_open", "due_soon_open")}
-
-
-_Dates = tuple[date, date, tuple[tuple[date, date], ...]]
-
-
-def _local_dates(row: Mapping[str, Any], tz: tzinfo) -> _Dates:
-    """Rule 8 in local dates: received, resolved, and the supplement intervals."""
-
-    def local(at: datetime) -> date:
-        return at.astimezone(tz).date()
-
-    waits = tuple((local(lower), local(upper)) for lower, upper in row["waits"])
-    return local(row["received_at"]), local(row["ended_at"]), waits
 
 
 def _offered(catalog: Catalog, scope: str, unit_code: str, filters: Filters, by: Grouping) -> frozenset[str]:
@@ -488,9 +516,9 @@ def _offered_by(catalog: Catalog, unit_code: str, filters: Filters) -> frozenset
     )
 
 
-def _kpis(counts: Mapping[str, Any], days: list[int], offered: frozenset[str]) -> dict[str, KpiValue]:
+def _kpis(counts: Mapping[str, Any], offered: frozenset[str]) -> dict[str, KpiValue]:
     def n(name: str) -> int:
-        return int(counts.get(name, 0))
+        return int(counts.get(name) or 0)
 
     def of(key: str, numerator: int, denominator: int) -> KpiValue:
         return KpiValue(key, numerator, denominator, ratio(numerator, denominator))
@@ -509,7 +537,7 @@ def _kpis(counts: Mapping[str, Any], days: list[int], offered: frozenset[str]) -
         of("on_time_rate", n("received_on_time"), received),
         count("overdue_open"),
         count("due_soon_open"),
-        of("avg_processing_days", sum(days), len(days)),
+        of("avg_processing_days", n("processing_days"), n("processed")),
         of("digitization_rate", n("received_digitized"), received),
         of("e_result_rate", n("resolved_document_e_result"), n("resolved_document")),
         of("data_reuse_rate", n("received_reused"), received),

@@ -42,7 +42,7 @@ def load(
     data = files.read_dir(folder)
     today = datetime.now(settings.timezone).date()
     with store.connect(settings.database_url, autocommit=True) as conn:
-        counts = db.save(conn, data, today=today)
+        counts = db.save(conn, data, today=today, timezone=settings.timezone.key)
     typer.echo(f"loaded {folder}")
     for table in ("units", "agencies", "procedures", "holidays"):
         changes = ", ".join(
@@ -51,6 +51,8 @@ def load(
             if (key := f"{table}_{what}") in counts
         )
         typer.echo(f"{table + ':':12} {counts[table]:>6} in the files; {changes}")
+    if counts.get("rollups_rebuilt"):
+        typer.echo("rollups:     rebuilt (the working-day calendar changed)")
 
 
 @app.command("show")

@@ -8,7 +8,8 @@ differ, so saving the same set twice changes nothing:
   (unless it had already ended), and ``load`` still returns it;
 - agencies and procedures are upserted; one absent from the set is deleted unless an event
   names it or a row of another table refers to it, in which case it is kept unchanged;
-- holidays become exactly those of the set.
+- holidays become exactly those of the set; when that changes them, the rollups are rebuilt
+  in the same transaction (the working days of resolved applications depend on them).
 
 ``load`` returns every unit, in force or not, with its validity: ingest validates codes
 against all known codes, and views pick the units in force for their period.
@@ -27,6 +28,8 @@ from psycopg.rows import class_row
 
 from refdata.errors import RefdataError
 from refdata.model import Agency, Holiday, Procedure, ReferenceData, Unit
+from store import rollups
+from store.migrate import DEFAULT_TIMEZONE
 
 Connection = psycopg.Connection[tuple[object, ...]]
 LOCAL_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -120,13 +123,16 @@ def load(conn: Connection) -> ReferenceData:
         raise _not_migrated() from None
 
 
-def save(conn: Connection, data: ReferenceData, *, today: date | None = None) -> dict[str, int]:
+def save(
+    conn: Connection, data: ReferenceData, *, today: date | None = None, timezone: str = DEFAULT_TIMEZONE
+) -> dict[str, int]:
     """Make the tables say what ``data`` says (see the module's docstring); return counts.
 
     The counts are, for each of ``units``, ``agencies``, ``procedures`` and ``holidays``: the
     number in ``data``, and ``<table>_added`` and ``<table>_changed``; then ``units_retired``,
     ``<table>_removed`` for the others, and ``agencies_kept`` / ``procedures_kept`` for rows
-    absent from ``data`` that are still referenced. ``today`` defaults to today in Vietnam.
+    absent from ``data`` that are still referenced; ``rollups_rebuilt`` is 1 when the holidays
+    changed. ``today`` defaults to today in Vietnam; ``timezone`` is IOC_TIMEZONE.
     """
     day = today or datetime.now(LOCAL_TIMEZONE).date()
     try:
@@ -137,6 +143,9 @@ def save(conn: Connection, data: ReferenceData, *, today: date | None = None) ->
             counts |= _save_catalog(conn, AGENCIES, current.agencies, data.agencies)
             counts |= _save_catalog(conn, PROCEDURES, current.procedures, data.procedures)
             counts |= _save_holidays(conn, current.holidays, data.holidays)
+            if any(counts[f"holidays_{what}"] for what in ("added", "changed", "removed")):
+                rollups.rebuild(conn, timezone)
+                counts["rollups_rebuilt"] = 1
     except psycopg.errors.UndefinedTable:
         raise _not_migrated() from None
     return counts

@@ -19,6 +19,7 @@ from ioc.errors import IocError
 
 _FILE = re.compile(r"(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql")
 _LOCK_KEY = 0x10C_5C4E  # any constant shared by every migrator of this schema
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"  # IOC_TIMEZONE's default
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -72,15 +73,20 @@ def applied(conn: psycopg.Connection[tuple[object, ...]]) -> dict[int, str]:
     return {int(v): str(c) for v, _name, c in conn.execute(APPLIED).fetchall()}  # type: ignore[call-overload]
 
 
-def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> list[Migration]:
+def migrate(
+    conn: psycopg.Connection[tuple[object, ...]], *, timezone: str = DEFAULT_TIMEZONE
+) -> list[Migration]:
     """Apply the pending migrations; return those applied (empty when up to date).
 
     ``conn`` must be in autocommit mode; each migration runs in a transaction of its own.
+    ``timezone`` (IOC_TIMEZONE) is the one local days are computed in; migrations that fill
+    rollups read it as the setting ``ioc.timezone``.
     """
     if not conn.autocommit:
         msg = "migrate() needs an autocommit connection"
         raise ValueError(msg)
     conn.execute(LOCK, (_LOCK_KEY,))
+    conn.execute("SELECT set_config('ioc.timezone', %s, false)", (timezone,))
     try:
         conn.execute(CREATE_TABLE)
         done = applied(conn)

@@ -37,9 +37,10 @@ from kpi.model import Filters, Period
 from kpi.reference import compute, needing_action
 from refdata import db as refdata_db
 from refdata.files import default_dir, read_dir
-from refdata.model import ReferenceData
+from refdata.model import Holiday, ReferenceData
 from simulate.faults import Faults
 from simulate.stream import messages, prepare
+from store import rollups
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime.now(TZ).replace(minute=0, second=0, microsecond=0)
@@ -140,10 +141,20 @@ filters = st.builds(
 periods = st.tuples(st.integers(-2, DAYS + 1), st.integers(1, DAYS + 3)).map(
     lambda p: Period(FIRST_DAY + timedelta(days=p[0]), FIRST_DAY + timedelta(days=p[0] + p[1]))
 )
+# Periods with whole months, which the monthly rollup answers.
+long_periods = st.tuples(st.integers(-70, 0), st.integers(DAYS, DAYS + 80)).map(
+    lambda p: Period(FIRST_DAY + timedelta(days=p[0]), FIRST_DAY + timedelta(days=p[0] + p[1]))
+)
+AROUND = Period(  # from the month before the history to the month after now, whole months
+    (FIRST_DAY.replace(day=1) - timedelta(days=1)).replace(day=1),
+    (NOW.date().replace(day=28) + timedelta(days=35)).replace(day=1),
+)
 
 
 @hyp_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(unit=st.sampled_from(UNITS), period=periods, chosen=filters | st.just(Filters()))
+@given(unit=st.sampled_from(UNITS), period=periods | long_periods, chosen=filters | st.just(Filters()))
+@example(unit=PROVINCE, period=AROUND, chosen=Filters())
+@example(unit=PROVINCE, period=AROUND, chosen=Filters(channel="online"))
 def test_every_kpi_equals_the_reference(store_url: str, unit: str, period: Period, chosen: Filters):
     with store.connect(store_url, autocommit=True) as conn:
         answer = queries.values(conn, CATALOG, unit, period, now=NOW, tz=TZ, filters=chosen)
@@ -222,6 +233,7 @@ series_periods = st.tuples(st.integers(-20, DAYS + 1), st.integers(0, 16)).map(
          grain="week", chosen=Filters())  # fmt: skip
 @example(unit=PROVINCE, period=Period(FIRST_DAY.replace(day=1) - timedelta(days=5), NOW.date()),
          grain="month", chosen=Filters(channel="online"))  # fmt: skip
+@example(unit=PROVINCE, period=AROUND, grain="month", chosen=Filters())
 def test_each_bucket_of_a_series_equals_the_reference(
     store_url: str, unit: str, period: Period, grain: queries.Grain, chosen: Filters
 ) -> None:
@@ -311,3 +323,27 @@ def test_the_action_list_is_what_overdue_and_due_soon_count(
     if unit == PROVINCE and chosen == Filters():
         assert {"overdue", "due_soon"} <= set(statuses)
         assert any(a.supplement_waiting > timedelta() for a in actions)
+
+
+def test_a_new_holiday_rebuilds_the_rollups_and_moves_the_processing_days(store_url: str) -> None:
+    """Working days come from the calendar of the moment: changing it rebuilds the rollups."""
+    period = Period(FIRST_DAY, NOW.date() + timedelta(days=1))
+    weekdays = [FIRST_DAY + timedelta(days=i) for i in range(DAYS // 2, DAYS)]  # inside many spans
+    off = next(d for d in weekdays if d.weekday() < 5 and d not in {h.day for h in FULL.holidays})
+    extra = Holiday(off, "Ngày nghỉ thử nghiệm")
+    changed = replace(FULL, holidays=(*FULL.holidays, extra))
+    with store.connect(store_url, autocommit=True) as conn:
+        before = queries.values(conn, CATALOG, PROVINCE, period, now=NOW, tz=TZ)["avg_processing_days"]
+        try:
+            counts = refdata_db.save(conn, changed, timezone=TZ.key)
+            assert counts["rollups_rebuilt"] == 1
+            assert rollups.drifted(conn, TZ.key) == []
+            after = queries.values(conn, queries.Catalog.of(changed), PROVINCE, period, now=NOW, tz=TZ)
+            expected = compute(EVENTS, changed, PROVINCE, period.start, period.end, now=NOW)
+            assert after["avg_processing_days"] == expected["avg_processing_days"]
+            assert after["avg_processing_days"].numerator < before.numerator  # a day fewer for some
+            assert after["avg_processing_days"].denominator == before.denominator
+        finally:
+            refdata_db.save(conn, FULL, timezone=TZ.key)
+        restored = queries.values(conn, CATALOG, PROVINCE, period, now=NOW, tz=TZ)
+    assert restored["avg_processing_days"] == before
