@@ -57,11 +57,17 @@ def kpi(
     ] = 1_000_000,
     province: Annotated[str, typer.Option(help="Province code.")] = "01",
     repeat: Annotated[int, typer.Option(min=5, help="Questions per measurement.")] = 30,
-    keep: Annotated[bool, typer.Option(help="Keep the database ioc_bench_kpi afterwards.")] = False,
+    keep: Annotated[bool, typer.Option(help="Keep the database afterwards.")] = False,
+    reuse: Annotated[
+        bool, typer.Option(help="Measure the database a --keep run left (migrated), loading nothing.")
+    ] = False,
+    database: Annotated[str, typer.Option(help="Database the history is loaded into.")] = "ioc_bench_kpi",
     results: Annotated[Path, typer.Option(help="Folder the figures are saved in.")] = RESULTS_DIR,
 ) -> None:
     """Children-of-a-province KPI latency, month and year to date, from PostgreSQL and from Redis."""
-    options = KpiBenchOptions(events=events, province=province, repeat=repeat, keep=keep)
+    options = KpiBenchOptions(
+        events=events, province=province, repeat=repeat, keep=keep, reuse=reuse, database=database
+    )
     figures = run_kpi(Settings.from_env(), options, _say)
     path = save(figures, "kpi", results)
     typer.echo(json.dumps(figures, indent=2, ensure_ascii=False))

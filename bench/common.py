@@ -41,6 +41,14 @@ def fresh_database(settings: Settings, name: str) -> str:
     return url
 
 
+def kept_database(settings: Settings, name: str) -> str:
+    """Database ``name`` kept by an earlier run, migrated to this code's schema."""
+    url = urlsplit(settings.database_url)._replace(path=f"/{name}").geturl()
+    with store.connect(url, autocommit=True) as conn:
+        store.migrate(conn, timezone=settings.timezone.key)
+    return url
+
+
 def drop_database(settings: Settings, url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
     with store.connect(settings.database_url, autocommit=True) as admin:

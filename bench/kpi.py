@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 
 import store
-from bench.common import drop_database, fresh_database, machine
+from bench.common import drop_database, fresh_database, kept_database, machine
 from ingest.contract import Decoded, decode
 from ingest.sink import Accepted, write_batch
 from ioc.settings import Settings
@@ -41,15 +41,22 @@ class KpiBenchOptions:
     repeat: int = 30
     seed: int = 7
     keep: bool = False  # keep the database for more questions
+    reuse: bool = False  # measure the database an earlier run kept, migrated, instead of loading one
+    database: str = "ioc_bench_kpi"
 
 
 def run(settings: Settings, options: KpiBenchOptions, say: Say) -> dict[str, Any]:
     started = datetime.now(UTC)
     now = datetime.now(settings.timezone).replace(second=0, microsecond=0)
     full = read_dir(default_dir())
-    url = fresh_database(settings, "ioc_bench_kpi")
+    name = options.database
+    url = kept_database(settings, name) if options.reuse else fresh_database(settings, name)
     try:
-        loaded = _load(settings, url, _province(full, options.province), options, now=now, say=say)
+        if options.reuse:
+            loaded = _counted(url)
+            say(f"reusing {name}: {loaded['events']:,} events, {loaded['applications']:,} applications")
+        else:
+            loaded = _load(settings, url, _province(full, options.province), options, now=now, say=say)
         catalog = queries.Catalog.of(full)
         cache = KpiCache(settings.redis_url, prefix=f"ioc:bench:{started:%H%M%S}:")
         figures = []
@@ -62,7 +69,7 @@ def run(settings: Settings, options: KpiBenchOptions, say: Say) -> dict[str, Any
                 say(f"{name} to date: miss p50 {miss['p50']} / p95 {miss['p95']} ms, hit p95 {hit['p95']} ms")
         cache.close()
     finally:
-        if not options.keep:
+        if not (options.keep or options.reuse):
             drop_database(settings, url)
     return {
         "benchmark": "kpi",
@@ -130,12 +137,16 @@ def _load(
                 if stored % 100_000 < BATCH:
                     say(f"{stored:,} events stored ({stored / (time.monotonic() - clock):,.0f}/s)")
         stored += _write(conn, batch, settings)
-        applications = conn.execute("SELECT count(*) FROM applications").fetchone()
-    return {
-        "events": stored,
-        "applications": int(applications[0]) if applications else 0,  # type: ignore[call-overload]
-        "load_seconds": round(time.monotonic() - clock, 1),
-    }
+    return _counted(url) | {"load_seconds": round(time.monotonic() - clock, 1)}
+
+
+def _counted(url: str) -> dict[str, Any]:
+    with store.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM applications)"
+        ).fetchone()
+    events, applications = row if row else (0, 0)
+    return {"events": events, "applications": applications}
 
 
 def _write(conn: psycopg.Connection[tuple[object, ...]], batch: list[Accepted], settings: Settings) -> int:

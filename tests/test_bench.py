@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 from ioc.settings import Settings
@@ -30,7 +31,9 @@ def test_bench_ingest_measures_both_ways(settings: Settings, tmp_path: Path):
 
 
 def test_bench_kpi_answers_from_the_database_and_the_cache(settings: Settings, tmp_path: Path):
-    run = ioc("bench", "kpi", "--events", "10000", "--repeat", "5", "--results", str(tmp_path))
+    database = f"ioc_test_bench_{uuid.uuid4().hex[:8]}"  # never a database someone keeps
+    options = ("--events", "10000", "--repeat", "5", "--database", database, "--results", str(tmp_path))
+    run = ioc("bench", "kpi", *options)
     assert run.returncode == 0, run.stderr
     figures = json.loads(run.stdout)
     assert [p.name.startswith("kpi-") for p in tmp_path.iterdir()] == [True]
