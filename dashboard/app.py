@@ -3,19 +3,32 @@
 Nothing a request needs is kept in a worker's memory: every page reads PostgreSQL (through the
 Redis cache), so any number of workers can serve any request. ``/healthz`` answers without
 Dash: 200 while the database answers (``ok``, ``stale`` or ``degraded``), 503 when it does not.
+
+Everything the pages load is served by this app (``serve_locally``, Bootstrap vendored under
+``assets/vendor``, plotly's world outline under ``assets/topojson``, system fonts): no request
+leaves a closed government network.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import dash
 import flask
 
-from dashboard import health
+from callbacks import operator as operator_callbacks
+from callbacks import router
+from callbacks import wall as wall_callbacks
+from dashboard import health, scenes
+from dashboard.data import Data
+from dashboard.i18n import Lang
+from dashboard.maps import Maps
 from ioc.settings import Settings
-from layouts import status
+from layouts import common
+from layouts import wall as wall_layout
 
+BOOTSTRAP = "/assets/vendor/bootstrap/bootstrap.min.css"
 INDEX = """<!DOCTYPE html>
 <html lang="vi" data-bs-theme="dark">
 <head>{%metas%}<title>{%title%}</title>{%favicon%}{%css%}</head>
@@ -29,17 +42,51 @@ def create_app(settings: Settings) -> dash.Dash:
         title="IOC — Dịch vụ công trực tuyến",
         serve_locally=True,  # every script from the package: no CDN on a closed network
         update_title="",
+        suppress_callback_exceptions=True,  # pages are built by the router
+        external_stylesheets=[BOOTSTRAP],  # a local file, listed first so our styles come after it
+        assets_ignore=r"^bootstrap\.min\.css$",
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     server: flask.Flask = app.server
     app.index_string = INDEX
+    data = Data(settings)
+    maps = Maps(data)
+    maps.register(server)
+    wall = wall_callbacks.Wall(
+        data=data,
+        maps=maps,
+        scenes=scenes.load(settings.wall_scenes),
+        poll_ms=settings.poll_ms,
+        stale_after_s=settings.stale_after_s,
+    )
 
     @server.get("/healthz")
     def healthz() -> tuple[flask.Response, int]:
         report = health.check(settings, datetime.now(UTC))
         return flask.jsonify(report.as_dict()), 503 if report.status == "down" else 200
 
-    def page() -> object:
-        return status.layout(health.check(settings, datetime.now(UTC)), settings)
+    def wall_page(params: dict[str, str], lang: Lang) -> Any:
+        home = data.reference().check(params.get("unit", settings.wall_unit))
+        return wall_layout.layout(
+            home=home,
+            home_name=data.reference().name(home, lang),
+            unit_map=maps.of(home),
+            lang=lang,
+            poll_ms=settings.poll_ms,
+        )
 
-    app.layout = page
+    pages: dict[str, router.Page] = {
+        "/": lambda params, lang: operator_callbacks.page(data, maps, settings, params, lang),
+        "/wall": wall_page,
+        "/status": lambda params, lang: None,
+    }
+
+    def shell() -> Any:
+        return common.shell(health.check(settings, datetime.now(UTC)), maps.attributions())
+
+    app.layout = shell
+    router.register(app, pages, settings, maps.attributions)
+    wall_callbacks.register(app, wall)
+    operator_callbacks.register(app, data, maps, settings)
+    app._ioc_data = data  # type: ignore[attr-defined]  # tests close its pool
     return app

@@ -70,6 +70,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "IOC_STALE_AFTER_S", "300", "seconds without a new event before the dashboard calls its data stale"
     ),
+    Setting(
+        "IOC_WALL_UNIT",
+        "VN",
+        "home unit of the wall display: VN (the whole country, its provinces) or a unit code",
+    ),
+    Setting(
+        "IOC_WALL_SCENES",
+        "<dashboard/scenes.example.yaml>",
+        "YAML file of the wall display's scenes (KPI, period, seconds); default: the shipped example",
+    ),
+    Setting("IOC_DASHBOARD_POLL_MS", "2000", "how often open pages ask whether the data changed, ms"),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
@@ -87,6 +98,9 @@ class Settings:
     retention_days: int
     compress_after_days: int
     stale_after_s: int
+    wall_unit: str = "VN"
+    wall_scenes: Path | None = None  # None: the shipped dashboard/scenes.example.yaml
+    poll_ms: int = 2000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -133,6 +147,9 @@ class Settings:
             retention_days=get("IOC_RETENTION_DAYS", _non_negative),
             compress_after_days=get("IOC_COMPRESS_AFTER_DAYS", _non_negative),
             stale_after_s=get("IOC_STALE_AFTER_S", _non_negative),
+            wall_unit=get("IOC_WALL_UNIT", _unit_code),
+            wall_scenes=get("IOC_WALL_SCENES", _optional_path),
+            poll_ms=get("IOC_DASHBOARD_POLL_MS", _poll_ms),
         )
 
 
@@ -228,3 +245,22 @@ def _timezone(raw: str) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError):
         msg = "not an IANA time zone name such as Asia/Ho_Chi_Minh"
         raise ValueError(msg) from None
+
+
+def _unit_code(raw: str) -> str:
+    if raw != "VN" and not re.fullmatch(r"\d{2}|\d{3}|\d{5}", raw):
+        msg = "expected VN (the whole country) or a unit code of 2, 3 or 5 digits"
+        raise ValueError(msg)
+    return raw
+
+
+def _optional_path(raw: str) -> Path | None:
+    return None if raw.startswith("<") else Path(raw)
+
+
+def _poll_ms(raw: str) -> int:
+    value = _int(raw)
+    if not 500 <= value <= 60_000:
+        msg = f"expected 500..60000 milliseconds, got {value}"
+        raise ValueError(msg)
+    return value

@@ -1,1 +1,32 @@
-"""Page layouts of the dashboard: pure functions returning Dash components."""
+"""Page layouts of the dashboard: pure functions returning Dash components.
+
+Modules: ``common`` (the shell, footer, messages), ``wall`` (``/wall``), ``operator`` (``/``),
+``status`` (``/status``), ``figures`` (map, sparkline, trend, bars), ``ids`` (every ID).
+
+Stable element IDs (constants in ``layouts.ids``), for browser tests and styling:
+
+Every page
+    ``url`` (dcc.Location), ``page`` (the routed page), ``footer`` (status and map attributions),
+    ``status`` (system status in the footer), ``message`` (a full-page message: unknown unit,
+    unknown page, database down, no data yet), ``page-lang`` (store: ``vi`` or ``en``).
+
+Wall display ``/wall`` (``?unit=CODE`` and ``?lang=en`` optional)
+    ``wall`` (root; class ``wall stale`` when the data is stale), ``wall-title`` (home unit),
+    ``wall-clock``, ``wall-age`` (data age), ``wall-stale-banner`` (hidden unless stale),
+    ``wall-error``, ``wall-map`` (choropleth graph), ``wall-map-title``, ``wall-map-note``
+    (what the colours mean), ``wall-tiles``, tiles by KPI key as dict IDs
+    ``{"type": "wall-tile-value" | "wall-tile-target" | "wall-tile-change" | "wall-tile-spark",
+    "kpi": key}``, ``wall-counters`` with ``{"type": "wall-counter-value", "kpi": key}``,
+    ``wall-ticker`` (list of the latest events), ``wall-alerts``, ``wall-state`` and
+    ``wall-poll`` (store and timer).
+
+Operator view ``/``
+    ``operator`` (root), ``lang-switch`` (link to the other language), ``op-period``,
+    ``op-dates`` (custom range, inside ``op-dates-wrap``), ``op-kpi``, ``op-agency``,
+    ``op-procedure``, ``op-channel`` (filters), ``op-breadcrumb`` with
+    ``{"type": "op-crumb", "unit": code}`` buttons (the last one, the current unit, a span),
+    ``op-title``, ``op-map`` (choropleth graph; click a unit to drill), ``op-map-note``,
+    ``op-table`` (DataTable: name, code, value, target, gap, volume), ``op-export`` (button)
+    and ``op-download``, ``op-series`` (trend with target line), ``op-by-agency``,
+    ``op-by-procedure``, ``op-message``, ``op-unit``, ``op-version``, ``op-poll``.
+"""

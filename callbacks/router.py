@@ -1,0 +1,77 @@
+"""The router: the page for the URL's path, built from its query string, and the footer.
+
+``/`` the operator view, ``/wall`` the wall display, ``/status`` the system status; any other
+path, an unknown unit code or an unreachable database is a clear message, never a Dash error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+import dash
+from dash import Input, Output, State
+
+from dashboard import health, i18n
+from dashboard.errors import DatabaseDown, UnknownUnit
+from dashboard.i18n import Lang
+from ioc.settings import Settings
+from layouts import common, ids, status
+
+Page = Callable[[dict[str, str], Lang], Any]
+
+
+def query(search: str | None) -> dict[str, str]:
+    """The query string as single values (the first of each name)."""
+    return {k: v[0] for k, v in parse_qs((search or "").lstrip("?")).items() if v}
+
+
+def route(
+    pages: dict[str, Page],
+    settings: Settings,
+    attributions: Callable[[], list[str]],
+    pathname: str | None,
+    search: str | None,
+) -> tuple[Any, Any]:
+    """The page and footer for a URL."""
+    params = query(search)
+    lang = i18n.lang_of(params.get("lang"))
+    report = health.check(settings, datetime.now(UTC))
+    page = pages.get((pathname or "/").rstrip("/") or "/")
+    if page is None:
+        content: Any = common.message(i18n.t("unknown_page", lang), link=(i18n.t("back_home", lang), "/"))
+    elif pathname == "/status":
+        content = status.layout(report, settings)
+    else:
+        try:
+            content = page(params, lang)
+        except UnknownUnit as exc:
+            content = common.message(
+                i18n.t("unknown_unit", lang, code=exc.code), link=(i18n.t("back_home", lang), "/")
+            )
+        except DatabaseDown:
+            content = common.message(i18n.t("db_down", lang), kind="danger")
+    return content, common.footer(report, attributions(), lang)
+
+
+def register(
+    app: dash.Dash, pages: dict[str, Page], settings: Settings, attributions: Callable[[], list[str]]
+) -> dict[str, Any]:
+    @app.callback(
+        Output(ids.PAGE, "children"),
+        Output(ids.FOOTER, "children"),
+        Input(ids.URL, "pathname"),
+        State(ids.URL, "search"),
+    )
+    def render_page(pathname: str | None, search: str | None) -> tuple[Any, Any]:
+        return route(pages, settings, attributions, pathname, search)
+
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        "function(search) { var m = /[?&]lang=en(&|$)/.test(search || '');"
+        " document.documentElement.lang = m ? 'en' : 'vi'; return window.dash_clientside.no_update; }",
+        Output(ids.URL, "hash"),
+        Input(ids.URL, "search"),
+    )
+    return {"render_page": render_page}

@@ -1,0 +1,274 @@
+"""The wall display's two callbacks: a cheap tick and a refresh when something changed.
+
+``tick`` runs on the timer: it reads ingest's data version from Redis (one GET), works out the
+scene from the clock, and updates the clock, the data's age and the stale banner. Only when the
+version, the scene, the minute or the database's reachability changed does it change the
+``wall-state`` store, which triggers ``refresh``: KPIs (from the Redis cache), then ``Patch``
+updates of the map's values and colours, the tiles, counters, ticker and alerts. The map's
+geometry is never sent again; lists on screen have a fixed length. With Redis down the tick
+runs ten times slower and every refresh asks PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+import dash
+from dash import ALL, Input, Output, State, html, no_update
+
+from dashboard import i18n, scenes
+from dashboard.data import Data, previous
+from dashboard.errors import DatabaseDown
+from dashboard.goals import Goal, goal_for
+from dashboard.i18n import Lang
+from dashboard.maps import Maps
+from dashboard.reference import COUNTRY
+from kpi import periods, registry
+from kpi.model import Filters, KpiValue, Period
+from layouts import figures, ids
+from layouts.common import message
+from layouts.wall import COUNTER_KPIS, TILE_KPIS
+
+LATEST_EVERY_S = 30.0  # the latest event's time is read again at least this often
+SPARK_DAYS = 14
+TICKER_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Wall:
+    data: Data
+    maps: Maps
+    scenes: tuple[scenes.Scene, ...]
+    poll_ms: int
+    stale_after_s: int
+
+
+def tick(wall: Wall, state: dict[str, Any] | None, lang: Lang, now: datetime) -> tuple[Any, ...]:
+    """Clock, age, banner, root class, the new state (or no_update) and the timer's interval."""
+    version = wall.data.version()
+    scene = scenes.current(wall.scenes, now)
+    minute = now.astimezone(wall.data.tz).replace(second=0, microsecond=0).isoformat()
+    old = state or {}
+    latest, checked, database = old.get("latest"), float(old.get("checked", 0.0)), bool(old.get("db", True))
+    if version is None or version != old.get("version") or time.time() - checked > LATEST_EVERY_S:
+        try:
+            found = wall.data.latest_event_at()
+            latest, database = (found.isoformat() if found else None), True
+        except DatabaseDown:
+            database = False
+        checked = time.time()
+    new = {
+        "version": version,
+        "scene": scene,
+        "minute": minute,
+        "db": database,
+        "latest": latest,
+        "checked": checked,
+    }
+    changed = any(new[k] != old.get(k) for k in ("version", "scene", "minute", "db", "latest"))
+    age_s = (now - datetime.fromisoformat(latest)).total_seconds() if latest else None
+    stale = not database or age_s is None or age_s > wall.stale_after_s
+    if not database:
+        banner = i18n.t("db_down", lang)
+    elif age_s is None:
+        banner = i18n.t("stale_banner", lang, age=i18n.t("never_received", lang))
+    else:
+        banner = i18n.t("stale_banner", lang, age=i18n.age(age_s, lang))
+    age_text = (
+        i18n.t("data_age", lang, age=i18n.age(age_s, lang))
+        if age_s is not None
+        else i18n.t("data_age_none", lang)
+    )
+    local = now.astimezone(wall.data.tz)
+    clock = [
+        html.Span(f"{local:%H:%M}", className="clock-time"),
+        html.Span(i18n.day(local.date(), lang), className="clock-date"),
+    ]
+    return (
+        clock,
+        age_text,
+        banner,
+        not stale,
+        "wall stale" if stale else "wall",
+        new if changed else no_update,
+        wall.poll_ms if version is not None else wall.poll_ms * 10,
+    )
+
+
+def refresh(wall: Wall, home: str, state: dict[str, Any] | None, lang: Lang) -> tuple[Any, ...]:
+    """Every value on screen for the state's scene, as patches and short lists."""
+    skip = (no_update,) * 10
+    if not state:
+        return (*skip, no_update)
+    if not state.get("db", True):
+        return (*skip, message(i18n.t("db_down", lang), kind="danger"))
+    scene = wall.scenes[int(state["scene"]) % len(wall.scenes)]
+    try:
+        return (*_values(wall, home, scene, lang), [])
+    except DatabaseDown:
+        return (*skip, message(i18n.t("db_down", lang), kind="danger"))
+
+
+def _values(wall: Wall, home: str, scene: scenes.Scene, lang: Lang) -> tuple[Any, ...]:
+    data = wall.data
+    reference = data.reference()
+    now = data.now()
+    today = now.date()
+    period = periods.named(scene.period, today)
+    targets = data.targets()
+    unit_map = wall.maps.of(home)
+    children = data.children(home, period, Filters(), now)
+    child_goal = goal_for(targets, scene.kpi, None, unit_map.level)
+    map_values = {code: kpis[scene.kpi].value for code, kpis in children.items() if scene.kpi in kpis}
+    patch = figures.map_patch(unit_map, scene.kpi, map_values, child_goal, lang)
+    title = i18n.t(
+        "scene_title", lang, kpi=i18n.kpi_name(scene.kpi, lang), period=i18n.t(f"period_{scene.period}", lang)
+    )
+    note = _map_note(scene.kpi, child_goal, lang)
+
+    level = None if home == COUNTRY else reference.units[home].level
+    goal_unit = None if home == COUNTRY else home
+    current = data.values(home, period, Filters(), now)
+    before = data.values(home, previous(period), Filters(), now)
+    spark_period = Period(today - timedelta(days=SPARK_DAYS - 1), today + timedelta(days=1))
+    trend = data.series(home, spark_period, "day", Filters(), now)
+    goals = {key: goal_for(targets, key, goal_unit, level) for key in TILE_KPIS}
+    tile_values = [i18n.kpi_value(key, _value(current, key), lang) for key in TILE_KPIS]
+    tile_targets = [_target_text(key, goals[key], lang) for key in TILE_KPIS]
+    tile_changes = [_change(key, _value(current, key), _value(before, key), lang) for key in TILE_KPIS]
+    sparks = [_spark([kpis for _, kpis in trend], key) for key in TILE_KPIS]
+
+    live = data.values(home, periods.named("today", today), Filters(), now)
+    counters = [i18n.kpi_value(key, _value(live, key), lang) for key in COUNTER_KPIS]
+    ticker = _ticker(wall, home, lang)
+    alerts = _alerts(data.active_alerts(), lang)
+    return (patch, title, note, tile_values, tile_targets, tile_changes, sparks, counters, ticker, alerts)
+
+
+def _value(kpis: dict[str, KpiValue], key: str) -> Fraction | int | None:
+    found = kpis.get(key)
+    return found.value if found is not None else None
+
+
+def _map_note(kpi: str, goal: Goal | None, lang: Lang) -> str:
+    grey = i18n.t("grey_no_data", lang)
+    if goal is None:
+        return f"{i18n.t('coloured_by_value', lang)} · {grey}"
+    return f"{i18n.t('coloured_by_target', lang, target=i18n.kpi_value(kpi, goal.value, lang))} · {grey}"
+
+
+def _target_text(key: str, goal: Goal | None, lang: Lang) -> str:
+    if goal is None:
+        return i18n.t("no_target", lang)
+    return f"{i18n.t('target', lang)}: {i18n.kpi_value(key, goal.value, lang)}"
+
+
+def _change(key: str, now: Fraction | int | None, before: Fraction | int | None, lang: Lang) -> str:
+    """``▲ 2,3 điểm % so với kỳ trước``; nothing to compare when either side has no data."""
+    if now is None or before is None:
+        return i18n.t("no_change", lang)
+    display = registry.get(key).display
+    difference = Fraction(now) - Fraction(before)
+    if display == "percent":
+        amount, suffix = float(difference * 100), f" {i18n.t('points', lang)}"
+    elif display == "days":
+        amount, suffix = float(difference), f" {i18n.t('days_unit', lang)}"
+    else:
+        amount, suffix = float(difference), ""
+    arrow = "▲" if difference > 0 else "▼" if difference < 0 else "="
+    decimals = 0 if display == "integer" else 1
+    return f"{arrow} {i18n.number(abs(amount), lang, decimals)}{suffix} {i18n.t('change', lang)}"
+
+
+def _spark(rows: Sequence[dict[str, KpiValue]], key: str) -> dash.Patch:
+    patch = dash.Patch()
+    values = [_value(row, key) for row in rows]
+    patch["data"][0]["y"] = [float(v) if v is not None else None for v in values]
+    return patch
+
+
+def _ticker(wall: Wall, home: str, lang: Lang) -> list[html.Li]:
+    reference = wall.data.reference()
+    items = []
+    for event in wall.data.latest_events(home, TICKER_LENGTH):
+        at = event.occurred_at.astimezone(wall.data.tz)
+        items.append(
+            html.Li(
+                [
+                    html.Span(f"{at:%H:%M}", className="ticker-time"),
+                    html.Span(
+                        i18n.t(f"ev_{event.event_type}", lang), className=f"ticker-type ev-{event.event_type}"
+                    ),
+                    html.Span(reference.name(event.unit_code, lang), className="ticker-unit"),
+                    html.Span(reference.procedure_name(event.procedure_code), className="ticker-procedure"),
+                ]
+            )
+        )
+    return items
+
+
+def _alerts(found: list[dict[str, Any]] | None, lang: Lang) -> list[Any]:
+    """Nothing when the alert engine has no table yet; else its firing and pending alerts."""
+    if found is None:
+        return []
+    title = html.H2(i18n.t("active_alerts", lang), className="wall-section-title")
+    if not found:
+        return [title, html.P(i18n.t("no_alerts", lang), className="no-alerts")]
+    rows = []
+    for alert in found:
+        severity = str(alert.get("severity", "warning"))
+        label = (
+            i18n.t(f"severity_{severity}", lang) if severity in ("info", "warning", "critical") else severity
+        )
+        text = str(alert.get("name") or alert.get("target_name") or alert.get("kpi") or "")
+        rows.append(
+            html.Li(
+                [html.Span(label, className="alert-severity"), html.Span(text)], className=f"alert-{severity}"
+            )
+        )
+    return [title, html.Ul(rows, className="wall-alert-list alerting")]
+
+
+def register(app: dash.Dash, wall: Wall) -> dict[str, Any]:
+    """Register the wall's callbacks on ``app``; returns them by name (for tests)."""
+
+    @app.callback(
+        Output(ids.WALL_CLOCK, "children"),
+        Output(ids.WALL_AGE, "children"),
+        Output(ids.WALL_STALE, "children"),
+        Output(ids.WALL_STALE, "hidden"),
+        Output(ids.WALL, "className"),
+        Output(ids.WALL_STATE, "data"),
+        Output(ids.WALL_POLL, "interval"),
+        Input(ids.WALL_POLL, "n_intervals"),
+        State(ids.WALL_STATE, "data"),
+        State(ids.LANG, "data"),
+    )
+    def wall_tick(_: int | None, state: dict[str, Any] | None, lang: str) -> tuple[Any, ...]:
+        return tick(wall, state, i18n.lang_of(lang), datetime.now(UTC))
+
+    @app.callback(
+        Output(ids.WALL_MAP, "figure"),
+        Output(ids.WALL_MAP_TITLE, "children"),
+        Output(ids.WALL_MAP_NOTE, "children"),
+        Output({"type": ids.TILE_VALUE, "kpi": ALL}, "children"),
+        Output({"type": ids.TILE_TARGET, "kpi": ALL}, "children"),
+        Output({"type": ids.TILE_CHANGE, "kpi": ALL}, "children"),
+        Output({"type": ids.TILE_SPARK, "kpi": ALL}, "figure"),
+        Output({"type": ids.COUNTER_VALUE, "kpi": ALL}, "children"),
+        Output(ids.WALL_TICKER, "children"),
+        Output(ids.WALL_ALERTS, "children"),
+        Output(ids.WALL_ERROR, "children"),
+        Input(ids.WALL_STATE, "data"),
+        State(ids.WALL_HOME, "data"),
+        State(ids.LANG, "data"),
+    )
+    def wall_refresh(state: dict[str, Any] | None, home: str, lang: str) -> tuple[Any, ...]:
+        return refresh(wall, home, state, i18n.lang_of(lang))
+
+    return {"wall_tick": wall_tick, "wall_refresh": wall_refresh}

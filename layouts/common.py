@@ -1,0 +1,54 @@
+"""Pieces every page shares: the shell, the footer (status and map attributions), messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dash_bootstrap_components as dbc  # type: ignore[import-untyped]
+from dash import dcc, html
+
+from dashboard import i18n
+from dashboard.health import Health
+from dashboard.i18n import Lang
+from layouts import ids
+from layouts.status import STATUS_VI
+
+STATUS_EN = {
+    "ok": "Running normally",
+    "stale": "Data not updating",
+    "degraded": "Running slower (no Redis cache)",
+    "down": "Database unreachable",
+}
+
+
+def shell(report: Health, attributions: Sequence[str]) -> html.Div:
+    """The app's layout: the URL, the page (filled by the router) and the footer."""
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL, refresh=False),
+            html.Div(id=ids.PAGE),
+            html.Footer(footer(report, attributions, "vi"), id=ids.FOOTER, className="ioc-footer"),
+        ]
+    )
+
+
+def footer(report: Health, attributions: Sequence[str], lang: Lang) -> list[html.Span]:
+    status = (STATUS_VI if lang == "vi" else STATUS_EN)[report.status]
+    parts = [html.Span(status, id=ids.STATUS, className=f"status-{report.status}")]
+    parts += [
+        html.Span(i18n.t("attribution", lang, text=line), className="attribution") for line in attributions
+    ]
+    return parts
+
+
+def message(text: str, *, kind: str = "warning", link: tuple[str, str] | None = None) -> dbc.Alert:
+    """A clear message in place of what cannot be shown."""
+    children: list[object] = [html.Span(text)]
+    if link is not None:
+        children += [" ", html.A(link[0], href=link[1], className="alert-link")]
+    return dbc.Alert(children, color=kind, id=ids.MESSAGE, className="ioc-message")
+
+
+def lang_switch(lang: Lang, href: str) -> html.A:
+    """A link to the same view in the other language (``?lang=``)."""
+    return html.A(i18n.t("language", lang), href=href, id=ids.LANG_SWITCH, className="lang-switch")

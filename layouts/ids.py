@@ -1,0 +1,60 @@
+"""Component IDs, in one place (hyphenated, no dots); layouts/__init__.py lists what they show."""
+
+from __future__ import annotations
+
+# The shell around every page.
+URL = "url"
+PAGE = "page"
+FOOTER = "footer"
+STATUS = "status"
+LANG = "page-lang"
+LANG_SWITCH = "lang-switch"
+MESSAGE = "message"
+
+# Wall display.
+WALL = "wall"
+WALL_POLL = "wall-poll"
+WALL_STATE = "wall-state"
+WALL_HOME = "wall-home"
+WALL_CLOCK = "wall-clock"
+WALL_AGE = "wall-age"
+WALL_STALE = "wall-stale-banner"
+WALL_TITLE = "wall-title"
+WALL_MAP = "wall-map"
+WALL_MAP_TITLE = "wall-map-title"
+WALL_MAP_NOTE = "wall-map-note"
+WALL_TILES = "wall-tiles"
+WALL_COUNTERS = "wall-counters"
+WALL_TICKER = "wall-ticker"
+WALL_ALERTS = "wall-alerts"
+WALL_ERROR = "wall-error"
+TILE_VALUE = "wall-tile-value"  # dict IDs {"type": TILE_VALUE, "kpi": key}
+TILE_TARGET = "wall-tile-target"
+TILE_CHANGE = "wall-tile-change"
+TILE_SPARK = "wall-tile-spark"
+COUNTER_VALUE = "wall-counter-value"  # {"type": COUNTER_VALUE, "kpi": key}
+
+# Operator view.
+OP = "operator"
+OP_POLL = "op-poll"
+OP_VERSION = "op-version"
+OP_UNIT = "op-unit"
+OP_MAP_PARENT = "op-map-parent"
+OP_PERIOD = "op-period"
+OP_DATES = "op-dates"
+OP_KPI = "op-kpi"
+OP_AGENCY = "op-agency"
+OP_PROCEDURE = "op-procedure"
+OP_CHANNEL = "op-channel"
+OP_BREADCRUMB = "op-breadcrumb"
+OP_CRUMB = "op-crumb"  # dict IDs {"type": OP_CRUMB, "unit": code}
+OP_TITLE = "op-title"
+OP_MAP = "op-map"
+OP_MAP_NOTE = "op-map-note"
+OP_TABLE = "op-table"
+OP_EXPORT = "op-export"
+OP_DOWNLOAD = "op-download"
+OP_SERIES = "op-series"
+OP_BY_AGENCY = "op-by-agency"
+OP_BY_PROCEDURE = "op-by-procedure"
+OP_MESSAGE = "op-message"

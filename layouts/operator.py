@@ -1,0 +1,208 @@
+"""The operator view (``/``): filters, breadcrumb, drill-down map, ranked table, trend, breakdowns.
+
+Built from the URL's state (``dashboard.view_state``); callbacks/operator.py fills the values
+and keeps the URL in step with every change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import dash_bootstrap_components as dbc  # type: ignore[import-untyped]
+from dash import dcc, html
+from dash.dash_table.DataTable import DataTable
+
+from dashboard import i18n
+from dashboard.maps import UnitMap
+from dashboard.view_state import PERIOD_NAMES, ViewState
+from kpi import registry
+from kpi.queries import CHANNELS
+from layouts import figures, ids
+from layouts.common import lang_switch
+from refdata.model import Agency, Procedure
+
+LIGHT: Any = {"data-bs-theme": "light"}  # Bootstrap 5.3 colour mode of this subtree
+
+
+def layout(
+    state: ViewState,
+    *,
+    unit_map: UnitMap,
+    agencies: Sequence[Agency],
+    procedures: Sequence[Procedure],
+    poll_ms: int,
+) -> html.Div:
+    lang = state.lang
+    return html.Div(
+        [
+            dcc.Store(id=ids.LANG, data=lang),
+            dcc.Store(id=ids.OP_UNIT, data=state.unit),
+            dcc.Store(id=ids.OP_MAP_PARENT, data=unit_map.parent),
+            dcc.Store(id=ids.OP_VERSION, data=None),
+            dcc.Interval(id=ids.OP_POLL, interval=poll_ms),
+            dcc.Download(id=ids.OP_DOWNLOAD),
+            html.Header(
+                [
+                    html.H1(i18n.t("app_title", lang), className="op-title"),
+                    lang_switch(lang, state.query(lang="vi" if lang == "en" else "en") or "/"),
+                ],
+                className="op-header",
+            ),
+            controls(state, agencies, procedures),
+            html.Nav(id=ids.OP_BREADCRUMB, className="op-breadcrumb"),
+            html.Div(id=ids.OP_MESSAGE),
+            html.H2(id=ids.OP_TITLE, className="op-subtitle"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            dcc.Graph(
+                                id=ids.OP_MAP,
+                                figure=figures.choropleth(unit_map, dark=False, lang=lang),
+                                config=figures.MAP_CONFIG,
+                                className="op-map",
+                            ),
+                            html.P(id=ids.OP_MAP_NOTE, className="op-map-note"),
+                        ],
+                        lg=6,
+                    ),
+                    dbc.Col(
+                        [
+                            html.Div(
+                                dbc.Button(
+                                    i18n.t("export_csv", lang), id=ids.OP_EXPORT, color="secondary", size="sm"
+                                ),
+                                className="op-export",
+                            ),
+                            DataTable(
+                                id=ids.OP_TABLE,
+                                data=[],
+                                columns=[],
+                                sort_action="native",
+                                page_action="none",
+                                style_table={"maxHeight": "60vh", "overflowY": "auto"},
+                                style_cell={"fontFamily": "inherit", "padding": "4px 8px"},
+                                style_header={"fontWeight": "bold"},
+                            ),
+                        ],
+                        lg=6,
+                    ),
+                ]
+            ),
+            dbc.Row(
+                dbc.Col(dcc.Graph(id=ids.OP_SERIES, figure=figures.empty(""), config=figures.GRAPH_CONFIG))
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dcc.Graph(id=ids.OP_BY_AGENCY, figure=figures.empty(""), config=figures.GRAPH_CONFIG),
+                        lg=6,
+                    ),
+                    dbc.Col(
+                        dcc.Graph(
+                            id=ids.OP_BY_PROCEDURE, figure=figures.empty(""), config=figures.GRAPH_CONFIG
+                        ),
+                        lg=6,
+                    ),
+                ]
+            ),
+        ],
+        id=ids.OP,
+        className="operator",
+        **LIGHT,
+    )
+
+
+def controls(state: ViewState, agencies: Sequence[Agency], procedures: Sequence[Procedure]) -> dbc.Row:
+    lang = state.lang
+    every = i18n.t("all", lang)
+
+    def labelled(key: str, control: object, width: int = 2) -> dbc.Col:
+        return dbc.Col([dbc.Label(i18n.t(key, lang)), control], md=width)
+
+    return dbc.Row(
+        [
+            labelled(
+                "period",
+                dcc.Dropdown(
+                    id=ids.OP_PERIOD,
+                    options=[{"label": i18n.t(f"period_{p}", lang), "value": p} for p in PERIOD_NAMES],
+                    value=state.period,
+                    clearable=False,
+                ),
+            ),
+            dbc.Col(
+                dcc.DatePickerRange(
+                    id=ids.OP_DATES,
+                    start_date=state.start.isoformat() if state.start else None,
+                    end_date=state.end.isoformat() if state.end else None,
+                    display_format="DD/MM/YYYY" if lang == "vi" else "YYYY-MM-DD",
+                    start_date_placeholder_text=i18n.t("from", lang),
+                    end_date_placeholder_text=i18n.t("to", lang),
+                    first_day_of_week=1,
+                ),
+                id="op-dates-wrap",
+                md=3,
+                hidden=state.period != "custom",
+            ),
+            labelled(
+                "kpi",
+                dcc.Dropdown(
+                    id=ids.OP_KPI,
+                    options=[
+                        {"label": i18n.kpi_name(k.key, lang), "value": k.key} for k in registry.all_kpis()
+                    ],
+                    value=state.kpi,
+                    clearable=False,
+                ),
+                3,
+            ),
+            labelled(
+                "agency",
+                dcc.Dropdown(
+                    id=ids.OP_AGENCY,
+                    options=[{"label": a.name, "value": a.code} for a in agencies],
+                    value=state.agency,
+                    placeholder=every,
+                ),
+            ),
+            labelled(
+                "procedure",
+                dcc.Dropdown(
+                    id=ids.OP_PROCEDURE,
+                    options=[{"label": f"{p.code} — {p.name}", "value": p.code} for p in procedures],
+                    value=state.procedure,
+                    placeholder=every,
+                ),
+            ),
+            labelled(
+                "channel",
+                dcc.Dropdown(
+                    id=ids.OP_CHANNEL,
+                    options=[{"label": i18n.t(f"channel_{c}", lang), "value": c} for c in CHANNELS],
+                    value=state.channel,
+                    placeholder=every,
+                ),
+                1,
+            ),
+        ],
+        className="op-controls g-2",
+    )
+
+
+def breadcrumb(chain: Sequence[tuple[str, str]]) -> list[object]:
+    """Buttons from the country down to the current unit (the last one is not a button)."""
+    items: list[object] = []
+    for index, (code, name) in enumerate(chain):
+        if index:
+            items.append(html.Span(" › ", className="crumb-sep"))  # noqa: RUF001
+        if index == len(chain) - 1:
+            items.append(html.Span(name, className="crumb-current", id={"type": ids.OP_CRUMB, "unit": code}))
+        else:
+            items.append(
+                html.Button(
+                    name, id={"type": ids.OP_CRUMB, "unit": code}, className="btn btn-link crumb", n_clicks=0
+                )
+            )
+    return items

@@ -1,0 +1,182 @@
+"""A real store for the dashboard's tests: schema, reference data, geography, simulated events.
+
+The module-scoped ``dash_store`` holds every province of the default unit list but events only
+for two of them (Hà Nội with districts and communes; Hồ Chí Minh City turned into a province →
+commune geography without districts), so the national map has units with data and units with
+none. Events go through the real decoder and the real sink (no Kafka needed here: ingest's own
+tests cover it). Other dashboard test modules import the fixtures from here.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from dash import Dash
+from psycopg import sql
+
+import store
+from alerts import store as targets_store
+from alerts.targets import Target
+from dashboard.app import create_app
+from geo.load import load_default
+from ingest.contract import Decoded, decode
+from ingest.sink import Accepted, write_batch
+from ioc.settings import Settings
+from refdata import db as refdata_db
+from refdata.files import default_dir, read_dir
+from refdata.model import ReferenceData, Unit
+from simulate.stream import messages, prepare
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+NOW = datetime.now(TZ).replace(second=0, microsecond=0)
+HANOI = "01"
+HCMC = "79"  # made province → commune (no districts) below
+DAYS = 10
+
+
+def two_level(data: ReferenceData, province: str) -> ReferenceData:
+    """``data`` with the districts of ``province`` removed: its communes hang from it directly."""
+    districts = {u.code for u in data.units if u.parent_code == province and u.level == "district"}
+    units: list[Unit] = []
+    for unit in data.units:
+        if unit.code in districts:
+            continue
+        units.append(replace(unit, parent_code=province) if unit.parent_code in districts else unit)
+    agencies = tuple(a for a in data.agencies if a.unit_code not in districts)
+    return replace(data, units=tuple(units), agencies=agencies)
+
+
+FULL = two_level(read_dir(default_dir()), HCMC)
+
+
+def subtree(data: ReferenceData, roots: set[str]) -> set[str]:
+    codes, grown = set(roots), True
+    while grown:
+        more = {u.code for u in data.units if u.parent_code in codes}
+        grown = not more <= codes
+        codes |= more
+    return codes
+
+
+def simulated_events(now: datetime = NOW) -> list[Decoded]:
+    """A seeded history of the two provinces, decoded by the contract."""
+    inside = subtree(FULL, {HANOI, HCMC})
+    world = replace(
+        FULL,
+        units=tuple(u for u in FULL.units if u.code in inside),
+        agencies=tuple(a for a in FULL.agencies if a.unit_code in inside),
+    )
+    plan = prepare(world, seed=5, now=now, history_days=DAYS, rate=0.01, tz=TZ)
+    found = []
+    for message in messages(plan):
+        result = decode(message.value, now=now + timedelta(minutes=1), unit_codes=FULL.unit_codes)
+        if isinstance(result, Decoded):
+            found.append(result)
+    return found
+
+
+EVENTS = simulated_events()
+
+
+def write(url: str, events: list[Decoded]) -> None:
+    with store.connect(url) as conn, conn.transaction():
+        write_batch(conn, [Accepted(e, f"test/0/{i}") for i, e in enumerate(events)], [], TZ)
+
+
+TARGETS = [
+    Target("HN online", "online_submission_rate", HANOI, None, None, ">=", 50, "month", 0, "warning"),  # type: ignore[arg-type]
+    Target("on time", "on_time_rate", None, "province", None, ">=", 95, "month", 0, "critical"),  # type: ignore[arg-type]
+    Target("districts", "online_submission_rate", None, "district", None, ">=", 40, "month", 0, "info"),  # type: ignore[arg-type]
+]
+
+
+def new_database(server_url: str) -> str:
+    name = f"ioc_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(server_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def prepared(url: str, *, events: bool = True) -> None:
+    with store.connect(url, autocommit=True) as conn:
+        store.migrate(conn)
+        refdata_db.save(conn, FULL)
+        load_default(conn)
+        targets_store.save(conn, TARGETS)
+    if events:
+        write(url, EVENTS)
+
+
+@dataclass
+class DashStore:
+    url: str
+    settings: Settings
+
+
+@pytest.fixture(scope="module")
+def dash_store(settings: Settings) -> Iterator[DashStore]:
+    """A store with the two provinces' history (module scope: built once per test module)."""
+    url = new_database(settings.database_url)
+    try:
+        prepared(url)
+        yield DashStore(url, replace(settings, database_url=url))
+    finally:
+        drop_database(settings.database_url, url)
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[[Settings], Dash]]:
+    """``make_app(settings)``: an app whose connection pool is closed after the test."""
+    made: list[Dash] = []
+
+    def make(settings: Settings) -> Dash:
+        app = create_app(settings)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app._ioc_data.close()  # type: ignore[attr-defined]
+
+
+def layout_json(component: Any) -> str:
+    """A component tree as the JSON the browser receives."""
+    from plotly.utils import PlotlyJSONEncoder  # noqa: PLC0415
+
+    return json.dumps(component, cls=PlotlyJSONEncoder, ensure_ascii=False)
+
+
+def test_the_store_has_events_of_two_provinces_only(dash_store: DashStore):
+    with store.connect(dash_store.url, autocommit=True) as conn:
+        rows = conn.execute("SELECT DISTINCT unit_code FROM applications").fetchall()
+        units = dict(
+            conn.execute("SELECT code, parent_code FROM ref_units WHERE level = 'commune'").fetchall()
+        )
+    assert len(EVENTS) > 200
+    assert [c for c, parent in units.items() if parent == HCMC], "HCMC's communes hang from the province"
+    used = {str(r[0]) for r in rows}
+    assert used <= subtree(FULL, {HANOI, HCMC})
+    assert used & subtree(FULL, {HANOI})
+    assert used & subtree(FULL, {HCMC})
+
+
+def test_two_level_keeps_every_commune():
+    original = read_dir(default_dir())
+    assert {u.code for u in FULL.units if u.level == "commune"} == {
+        u.code for u in original.units if u.level == "commune"
+    }
+    assert not [u for u in FULL.units if u.parent_code == HCMC and u.level == "district"]
