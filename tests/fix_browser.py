@@ -1,9 +1,9 @@
 """The real system driven by a real browser: Debian's chromium, headless, through Selenium.
 
 ``live_system`` (one per session) is the whole pipeline on the servers under test: a database
-of its own with the default reference data and geography, a Kafka topic of its own with an
-``ioc ingest`` process reading it, a week of simulated history sent through that topic, and
-``ioc serve`` (gunicorn, two workers) on a free port, started and stopped with the session.
+of its own with the default reference data, geography and example targets, a Kafka topic of
+its own with an ``ioc ingest`` process reading it, a week of simulated history sent through
+that topic, and ``ioc serve`` (gunicorn, two workers) on a free port, for the whole session.
 The dashboard and ingest share a Redis database index of their own (``BROWSER_REDIS_DB``,
 flushed before and after), so no other test's cached answers or data version reach the pages.
 
@@ -28,7 +28,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,6 +38,11 @@ import redis
 from kafka.admin import NewTopic
 from psycopg import sql
 from selenium import webdriver
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
@@ -47,6 +52,9 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 import store
+from alerts import store as targets_store
+from alerts import targets
+from alerts.cli import EXAMPLE as EXAMPLE_TARGETS
 from geo import load as geo_load
 from ioc.settings import Settings
 from refdata import db as refdata_db
@@ -84,6 +92,7 @@ HISTORY_DAYS = 7
 HISTORY_RATE = 0.05  # events per second, weekly mean: about 17,000 events over the week
 SEED = 7
 WAIT_S = 20.0
+RERENDERED = (NoSuchElementException, StaleElementReferenceException)  # Dash replaced the element: look again
 
 
 @dataclass(frozen=True)
@@ -153,13 +162,17 @@ def _alive(proc: subprocess.Popen[bytes], name: str) -> None:
 
 
 def _prepare_database(url: str, settings: Settings) -> None:
-    """Schema, the default reference data and the default geography, as ``ioc up`` loads them."""
+    """Schema, the default reference data and geography (as ``ioc up`` loads them) and the
+    example targets (as ``ioc targets load`` does)."""
     with store.connect(url, autocommit=True) as conn:
         store.migrate(conn)
         data = refdata_files.read_dir(refdata_files.default_dir())
         refdata_db.save(conn, data, today=datetime.now(settings.timezone).date())
         with conn.transaction():
             geo_load.load_default(conn)
+        units = {unit.code: unit.level for unit in data.units}
+        agencies = {agency.code for agency in data.agencies}
+        targets_store.save(conn, targets.read(EXAMPLE_TARGETS, units=units, agencies=agencies))
 
 
 def _send_history(settings: Settings, topic: str) -> int:
@@ -314,9 +327,13 @@ class Page:
     def until(
         self, condition: Callable[[WebDriver], object], timeout: float = WAIT_S, what: str = ""
     ) -> object:
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(
-            condition, f"timed out after {timeout} s waiting for {what}"
-        )
+        try:
+            return WebDriverWait(
+                self.driver, timeout, poll_frequency=0.1, ignored_exceptions=RERENDERED
+            ).until(condition, f"timed out after {timeout:.1f} s waiting for {what}")
+        except TimeoutException:
+            self.screenshot(f"timed-out-{datetime.now(UTC):%H%M%S}")  # what the page showed instead
+            raise
 
     def element(self, css: str, timeout: float = WAIT_S) -> WebElement:
         found = self.until(
@@ -340,6 +357,23 @@ class Page:
         assert isinstance(found, str)
         return found
 
+    def element_visible(self, css: str) -> bool:
+        return any(element.is_displayed() for element in self.driver.find_elements(By.CSS_SELECTOR, css))
+
+    def font_size(self, css: str) -> float:
+        """The computed font size of ``css``, in CSS pixels."""
+        size = self.driver.execute_script(
+            "return parseFloat(getComputedStyle(arguments[0]).fontSize)", self.element(css)
+        )
+        return float(size)
+
+    def texts(self, css: str) -> list[str]:
+        """The text content of every element matching ``css``, read at one instant."""
+        found = self.driver.execute_script(
+            "return Array.from(document.querySelectorAll(arguments[0]), e => e.textContent)", css
+        )
+        return [str(text) for text in found]
+
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
@@ -350,6 +384,13 @@ class Page:
         """Severe messages of the browser console since the last call (failed requests, JS errors)."""
         entries: list[dict[str, str]] = self.driver.get_log("browser")  # type: ignore[no-untyped-call]
         return [entry["message"] for entry in entries if entry["level"] == "SEVERE"]
+
+
+def pattern_id(kind: str, **keys: str) -> str:
+    """The CSS selector of a Dash pattern-matching ID ``{"type": kind, **keys}`` (keys sorted, as
+    Dash writes them into the page)."""
+    text = json.dumps({"type": kind, **keys}, sort_keys=True, separators=(",", ":"))
+    return f"[id='{text}']"
 
 
 @pytest.fixture

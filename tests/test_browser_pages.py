@@ -10,12 +10,12 @@ from tests.fix_browser import LiveSystem, Page
 
 
 def test_the_status_page_renders_in_vietnamese(page: Page, live_system: LiveSystem):
-    page.open("/")
+    page.open("/status")
     assert page.driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "vi"
     assert page.text("h1").startswith("Trung tâm điều hành thông minh")
     assert page.text("#status") == "Hoạt động bình thường"
     assert page.browser_errors() == []
-    page.screenshot("status-1920x1080")
+    page.screenshot("status")
 
 
 def test_healthz_reports_the_ingested_history(page: Page, live_system: LiveSystem):
