@@ -170,7 +170,7 @@ def _prepare_database(url: str, settings: Settings) -> None:
         refdata_db.save(conn, data, today=datetime.now(settings.timezone).date())
         with conn.transaction():
             geo_load.load_default(conn)
-        units = {unit.code: unit.level for unit in data.units}
+        units: dict[str, str] = {unit.code: unit.level for unit in data.units}
         agencies = {agency.code for agency in data.agencies}
         targets_store.save(conn, targets.read(EXAMPLE_TARGETS, units=units, agencies=agencies))
 
