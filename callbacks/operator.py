@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -21,7 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 import dash
-from dash import ALL, Input, Output, State, ctx, no_update
+from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.dcc.express import send_string
 
 from dashboard import i18n
@@ -31,14 +29,14 @@ from dashboard.goals import Goal, goal_for, plotted
 from dashboard.i18n import Lang
 from dashboard.maps import Maps
 from dashboard.reference import COUNTRY, Reference
-from dashboard.view_state import ViewState
+from dashboard.view_state import DEFAULT_KPI, ViewState
 from ioc.settings import Settings
 from kpi import registry
 from kpi.model import Period
 from kpi.queries import Grain
-from layouts import figures, ids
+from layouts import figures, ids, table
 from layouts import operator as operator_layout
-from layouts.common import message
+from layouts.common import database_message, message
 
 TOP_BREAKDOWN = 15
 RENDER_OUTPUTS = 14
@@ -115,17 +113,18 @@ def render(
         by_procedure = breakdown_figure(data, state, period, now=now, by="procedure", reference=reference)
     except UnknownUnit as exc:
         return (*(no_update,) * 10, message(i18n.t("unknown_unit", lang, code=exc.code)), *(no_update,) * 3)
-    except DatabaseDown:
-        return (*(no_update,) * 10, message(i18n.t("db_down", lang), kind="danger"), *(no_update,) * 3)
+    except DatabaseDown as exc:
+        return (*(no_update,) * 10, database_message(exc, lang), *(no_update,) * 3)
     chain = [(code, reference.name(code, lang)) for code in reference.ancestors(state.unit)]
+    shown_rows = table.ordered([row.__dict__ for row in rows], state.sort)
     query = state.query()
     title = i18n.t("children_of", lang, unit=reference.name(parent, lang))
     return (
         patch,
         parent,
         map_note(state.kpi, goal, unit_map.samples, lang),
-        [row.__dict__ for row in rows],
-        table_columns(state.kpi, lang),
+        table.table(shown_rows, state.kpi, lang, state.sort),
+        shown_rows,
         series,
         by_agency,
         by_procedure,
@@ -182,69 +181,6 @@ def shown(kpi: str, value: Fraction | int | None) -> float | None:
     return (rounded if scaled >= 0 else -rounded) / factor
 
 
-def table_columns(kpi: str, lang: Lang) -> list[dict[str, Any]]:
-    no_data = i18n.t("no_data", lang)
-    display = registry.get(kpi).display
-    decimals = 0 if display == "integer" else 1
-    suffix = _suffix(display, lang)
-    locale = {"group": "." if lang == "vi" else ",", "decimal": "," if lang == "vi" else "."}
-
-    def fmt(nully: str, *, sign: bool = False) -> dict[str, Any]:
-        """DataTable's d3 format: grouped, fixed decimals, the unit as a suffix."""
-        specifier = f"{'+' if sign else ''}$,.{decimals}f"
-        return {"locale": {**locale, "symbol": ["", suffix]}, "nully": nully, "specifier": specifier}
-
-    return [
-        {"id": "name", "name": i18n.t("unit", lang), "type": "text"},
-        {"id": "code", "name": i18n.t("code", lang), "type": "text"},
-        {"id": "value", "name": i18n.kpi_name(kpi, lang), "type": "numeric", "format": fmt(no_data)},
-        {"id": "target", "name": i18n.t("target", lang), "type": "numeric", "format": fmt("—")},
-        {"id": "gap", "name": i18n.t("gap", lang), "type": "numeric", "format": fmt("—", sign=True)},
-        {
-            "id": "volume",
-            "name": i18n.t("volume", lang),
-            "type": "numeric",
-            "format": {"locale": locale, "specifier": ",.0f"},
-        },
-    ]
-
-
-def _suffix(display: str, lang: Lang) -> str:
-    if display == "percent":
-        return " %" if lang == "vi" else "%"
-    return f" {i18n.t('days_unit', lang)}" if display == "days" else ""
-
-
-def csv_text(rows: Sequence[dict[str, Any]], kpi: str, lang: Lang) -> str:
-    """The table as displayed: the same headers, rows in their order, values formatted alike."""
-    display = registry.get(kpi).display
-    decimals = 0 if display == "integer" else 1
-    suffix = _suffix(display, lang)
-
-    def cell(value: Any, *, sign: bool = False, none: str = "—") -> str:
-        if value is None:
-            return none
-        text = i18n.number(abs(float(value)), lang, decimals)
-        prefix = "-" if float(value) < 0 else "+" if sign and float(value) > 0 else ""
-        return f"{prefix}{text}{suffix}"
-
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([c["name"] for c in table_columns(kpi, lang)])
-    for row in rows:
-        writer.writerow(
-            [
-                row["name"],
-                row["code"],
-                cell(row["value"], none=i18n.t("no_data", lang)),
-                cell(row["target"]),
-                cell(row["gap"], sign=True),
-                i18n.number(float(row["volume"]), lang, 0),
-            ]
-        )
-    return out.getvalue()
-
-
 def grain_of(state: ViewState, period: Period) -> tuple[Period, Grain]:
     """The trend's buckets: days for up to a month (today and this week: the last 14 days)."""
     days = (period.end - period.start).days
@@ -296,15 +232,17 @@ def breakdown_figure(
         entries.append((volume, name, item.value))
     title = i18n.t("by_agency" if by == "agency" else "by_procedure", lang)
     if not entries:
-        return figures.empty(f"{title}: {i18n.t('no_data', lang)}")
+        return html.Div(
+            [html.H3(title, className="bar-title"), html.P(i18n.t("no_data", lang), className="no-data")],
+            className="bar-list",
+        )
     entries.sort(key=lambda e: -e[0])
     top = sorted(entries[:TOP_BREAKDOWN], key=lambda e: -float(e[2]))
-    return figures.bars(
+    return figures.bar_list(
         [_short(name) for _, name, _ in top],
         [float(plotted(kpi, value)) for _, _, value in top],
         [i18n.kpi_value(kpi, value, lang) for _, _, value in top],
         title=title,
-        lang=lang,
     )
 
 
@@ -335,7 +273,7 @@ def drilled(reference: Reference, current: str, trigger: Any, click: dict[str, A
 def _bucket_label(start: date, grain: Grain, lang: Lang) -> str:
     if grain == "month":
         return f"{start:%m/%Y}" if lang == "vi" else f"{start:%Y-%m}"
-    return i18n.day(start, lang)
+    return f"{start:%d/%m}" if lang == "vi" else f"{start:%m-%d}"
 
 
 def _short(name: str, limit: int = 48) -> str:
@@ -365,17 +303,17 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
         Output(ids.OP_MAP, "figure"),
         Output(ids.OP_MAP_PARENT, "data"),
         Output(ids.OP_MAP_NOTE, "children"),
-        Output(ids.OP_TABLE, "data"),
-        Output(ids.OP_TABLE, "columns"),
+        Output(ids.OP_TABLE, "children"),
+        Output(ids.OP_ROWS, "data"),
         Output(ids.OP_SERIES, "figure"),
-        Output(ids.OP_BY_AGENCY, "figure"),
-        Output(ids.OP_BY_PROCEDURE, "figure"),
+        Output(ids.OP_BY_AGENCY, "children"),
+        Output(ids.OP_BY_PROCEDURE, "children"),
         Output(ids.OP_BREADCRUMB, "children"),
         Output(ids.OP_TITLE, "children"),
         Output(ids.OP_MESSAGE, "children"),
         Output(ids.URL, "search"),
         Output(ids.LANG_SWITCH, "href"),
-        Output("op-dates-wrap", "hidden"),
+        Output(ids.OP_DATES_WRAP, "hidden"),
         Input(ids.OP_PERIOD, "value"),
         Input(ids.OP_DATES, "start_date"),
         Input(ids.OP_DATES, "end_date"),
@@ -384,6 +322,7 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
         Input(ids.OP_PROCEDURE, "value"),
         Input(ids.OP_CHANNEL, "value"),
         Input(ids.OP_UNIT, "data"),
+        Input(ids.OP_SORT_STATE, "data"),
         Input(ids.OP_VERSION, "data"),
         State(ids.OP_MAP_PARENT, "data"),
         State(ids.URL, "search"),
@@ -398,6 +337,7 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
         procedure: str | None,
         channel: str | None,
         unit: str | None,
+        sort: str | None,
         _version: Any,
         shown_parent: str | None,
         search: str | None,
@@ -412,6 +352,7 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
             "procedure": procedure or "",
             "channel": channel or "",
             "unit": unit or "",
+            "sort": sort or "",
             "lang": lang or "",
         }
         state = ViewState.from_params({k: v for k, v in params.items() if v})
@@ -434,21 +375,26 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
     @app.callback(
         Output(ids.OP_DOWNLOAD, "data"),
         Input(ids.OP_EXPORT, "n_clicks"),
-        State(ids.OP_TABLE, "derived_virtual_data"),
-        State(ids.OP_TABLE, "data"),
+        State(ids.OP_ROWS, "data"),
         State(ids.OP_KPI, "value"),
         State(ids.LANG, "data"),
         prevent_initial_call=True,
     )
-    def export(
-        _: int | None,
-        shown_rows: list[dict[str, Any]] | None,
-        rows: list[dict[str, Any]] | None,
-        kpi: str | None,
-        lang: str | None,
-    ) -> Any:
-        chosen = shown_rows if shown_rows is not None else rows or []
-        text = csv_text(chosen, kpi or "online_submission_rate", i18n.lang_of(lang))
+    def export(_: int | None, rows: list[dict[str, Any]] | None, kpi: str | None, lang: str | None) -> Any:
+        """The table as shown (rows in their order, values as displayed) as a CSV file."""
+        text = table.csv_text(rows or [], kpi or DEFAULT_KPI, i18n.lang_of(lang))
         return send_string(text, "ioc-export.csv", type="text/csv")  # type: ignore[no-untyped-call]
 
-    return {"drill": drill, "render_view": render_view, "poll": poll, "export": export}
+    @app.callback(
+        Output(ids.OP_SORT_STATE, "data"),
+        Input({"type": ids.OP_SORT, "column": ALL}, "n_clicks"),
+        State(ids.OP_SORT_STATE, "data"),
+        prevent_initial_call=True,
+    )
+    def sort_by(_: list[int | None], current: str | None) -> Any:
+        trigger = ctx.triggered_id
+        if not ctx.triggered or not ctx.triggered[0].get("value") or not isinstance(trigger, dict):
+            return no_update
+        return table.next_sort(current, str(trigger["column"]))
+
+    return {"drill": drill, "render_view": render_view, "poll": poll, "export": export, "sort_by": sort_by}

@@ -51,8 +51,8 @@ def route(
             content = common.message(
                 i18n.t("unknown_unit", lang, code=exc.code), link=(i18n.t("back_home", lang), "/")
             )
-        except DatabaseDown:
-            content = common.message(i18n.t("db_down", lang), kind="danger")
+        except DatabaseDown as exc:
+            content = common.database_message(exc, lang)
     return content, common.footer(report, attributions(), lang)
 
 

@@ -31,9 +31,19 @@ from dashboard.reference import COUNTRY
 from kpi import periods, registry
 from kpi.model import Filters, KpiValue, Period
 from layouts import figures, ids
-from layouts.common import message
+from layouts.common import database_message, message
 from layouts.wall import COUNTER_KPIS, TILE_KPIS
 
+# The map's text is SVG in pixels: scale it with the screen as the page's CSS (vw) scales the rest,
+# once, in the browser (a 3840-pixel-wide screen gets twice the 1920 sizes).
+SCALE_MAP_TEXT = """function(home) {
+    var s = Math.max(1, window.innerWidth / 1920), p = new window.dash_clientside.Patch();
+    p.assign(["data", 2, "textfont", "size"], Math.round(18 * s));
+    p.assign(["data", 1, "colorbar", "tickfont", "size"], Math.round(18 * s));
+    p.assign(["data", 1, "colorbar", "thickness"], Math.round(20 * s));
+    p.assign(["layout", "hoverlabel", "font", "size"], Math.round(16 * s));
+    return p.build();
+}"""
 LATEST_EVERY_S = 30.0  # the latest event's time is read again at least this often
 SPARK_DAYS = 14
 TICKER_LENGTH = 8
@@ -110,8 +120,8 @@ def refresh(wall: Wall, home: str, state: dict[str, Any] | None, lang: Lang) -> 
     scene = wall.scenes[int(state["scene"]) % len(wall.scenes)]
     try:
         return (*_values(wall, home, scene, lang), [])
-    except DatabaseDown:
-        return (*skip, message(i18n.t("db_down", lang), kind="danger"))
+    except DatabaseDown as exc:
+        return (*skip, database_message(exc, lang))
 
 
 def _values(wall: Wall, home: str, scene: scenes.Scene, lang: Lang) -> tuple[Any, ...]:
@@ -271,4 +281,10 @@ def register(app: dash.Dash, wall: Wall) -> dict[str, Any]:
     def wall_refresh(state: dict[str, Any] | None, home: str, lang: str) -> tuple[Any, ...]:
         return refresh(wall, home, state, i18n.lang_of(lang))
 
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        SCALE_MAP_TEXT,
+        Output(ids.WALL_MAP, "figure", allow_duplicate=True),
+        Input(ids.WALL_HOME, "data"),
+        prevent_initial_call="initial_duplicate",
+    )
     return {"wall_tick": wall_tick, "wall_refresh": wall_refresh}

@@ -20,7 +20,7 @@ import flask
 from callbacks import operator as operator_callbacks
 from callbacks import router
 from callbacks import wall as wall_callbacks
-from dashboard import health, scenes
+from dashboard import compress, health, scenes
 from dashboard.data import Data
 from dashboard.i18n import Lang
 from dashboard.maps import Maps
@@ -29,6 +29,9 @@ from layouts import common
 from layouts import wall as wall_layout
 
 BOOTSTRAP = "/assets/vendor/bootstrap/bootstrap.min.css"
+# plotly.js's geo bundle (scatter, scattergeo, choropleth: all the figures here draw) is a third
+# of the full bundle's size; bar charts are drawn in HTML (layouts.figures.bar_list).
+PLOTLY = "/assets/vendor/plotly/plotly-geo.min.js"
 INDEX = """<!DOCTYPE html>
 <html lang="vi" data-bs-theme="dark">
 <head>{%metas%}<title>{%title%}</title>{%favicon%}{%css%}</head>
@@ -44,7 +47,8 @@ def create_app(settings: Settings) -> dash.Dash:
         update_title="",
         suppress_callback_exceptions=True,  # pages are built by the router
         external_stylesheets=[BOOTSTRAP],  # a local file, listed first so our styles come after it
-        assets_ignore=r"^bootstrap\.min\.css$",
+        external_scripts=[PLOTLY],  # defines window.Plotly: dcc.Graph then loads no other plotly.js
+        assets_ignore=r"^(bootstrap\.min\.css|plotly-geo\.min\.js)$",
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     server: flask.Flask = app.server
@@ -52,6 +56,7 @@ def create_app(settings: Settings) -> dash.Dash:
     data = Data(settings)
     maps = Maps(data)
     maps.register(server)
+    compress.init_app(server)
     wall = wall_callbacks.Wall(
         data=data,
         maps=maps,
@@ -85,8 +90,11 @@ def create_app(settings: Settings) -> dash.Dash:
         return common.shell(health.check(settings, datetime.now(UTC)), maps.attributions())
 
     app.layout = shell
-    router.register(app, pages, settings, maps.attributions)
-    wall_callbacks.register(app, wall)
-    operator_callbacks.register(app, data, maps, settings)
+    registered = {
+        **router.register(app, pages, settings, maps.attributions),
+        **wall_callbacks.register(app, wall),
+        **operator_callbacks.register(app, data, maps, settings),
+    }
     app._ioc_data = data  # type: ignore[attr-defined]  # tests close its pool
+    app._ioc_callbacks = registered  # type: ignore[attr-defined]  # tests call them directly
     return app

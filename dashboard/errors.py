@@ -5,6 +5,7 @@
     IocError (ioc.errors)
      └── DashboardError
           ├── DatabaseDown      the database cannot be reached now
+          │    └── DatabaseFailed   it answered a query with an error (e.g. not migrated)
           └── UnknownUnit       a unit code (from the URL or a setting) that the unit list lacks
 """
 
@@ -19,6 +20,10 @@ class DashboardError(IocError):
 
 class DatabaseDown(DashboardError):
     """The database cannot be reached now."""
+
+
+class DatabaseFailed(DatabaseDown):
+    """The database answered a query with an error (a schema not migrated, a bug): logged."""
 
 
 class UnknownUnit(DashboardError):

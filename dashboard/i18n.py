@@ -57,6 +57,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Mất kết nối cơ sở dữ liệu. Số liệu sẽ hiển thị lại khi kết nối được khôi phục.",
         "The database is unreachable. Figures will return when it is back.",
     ),
+    "db_error": (
+        "Cơ sở dữ liệu báo lỗi khi truy vấn (xem nhật ký máy chủ; đã chạy `ioc db migrate` chưa?).",
+        "The database answered with an error (see the server log; was `ioc db migrate` run?).",
+    ),
     "unknown_unit": ("Không tìm thấy đơn vị có mã {code}.", "No unit has the code {code}."),
     "unknown_page": ("Không có trang này.", "No such page."),
     "back_home": ("Về trang chính", "Back to the main page"),

@@ -7,6 +7,7 @@ Unreachable databases become ``DatabaseDown`` after ``timeout_s``, never a hang.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -15,10 +16,11 @@ from contextlib import contextmanager
 import psycopg
 import psycopg_pool
 
-from dashboard.errors import DatabaseDown
+from dashboard.errors import DatabaseDown, DatabaseFailed
 from ioc.settings import redact
 
 Connection = psycopg.Connection[tuple[object, ...]]
+log = logging.getLogger("ioc.dashboard")
 
 
 class Pool:
@@ -39,6 +41,10 @@ class Pool:
         except (psycopg_pool.PoolTimeout, psycopg.OperationalError) as exc:
             msg = f"IOC_DATABASE_URL={redact(self._url)!r}: {exc}"
             raise DatabaseDown(msg) from None
+        except psycopg.Error as exc:
+            log.exception("a dashboard query failed")
+            msg = f"a query failed: {type(exc).__name__}: {exc}"
+            raise DatabaseFailed(msg) from exc
 
     def close(self) -> None:
         with self._lock:

@@ -22,6 +22,7 @@ PeriodName = Literal["today", "week", "month", "quarter", "year", "custom"]
 PERIOD_NAMES: tuple[PeriodName, ...] = ("today", "week", "month", "quarter", "year", "custom")
 DEFAULT_KPI = "online_submission_rate"
 MAX_CUSTOM_DAYS = 3 * 366
+SORTABLE = frozenset({"name", "code", "value", "target", "gap", "volume"})
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class ViewState:
     agency: str | None = None
     procedure: str | None = None
     channel: str | None = None
+    sort: str | None = None  # the table's column, "-" first for descending; None: ranked
     lang: Lang = "vi"
 
     @classmethod
@@ -41,6 +43,7 @@ class ViewState:
         period = params.get("period", "month")
         kpi = params.get("kpi", DEFAULT_KPI)
         channel = params.get("channel")
+        sort = params.get("sort", "")
         return cls(
             unit=params.get("unit") or COUNTRY,
             period=period if period in PERIOD_NAMES else "month",
@@ -50,6 +53,7 @@ class ViewState:
             agency=params.get("agency") or None,
             procedure=params.get("procedure") or None,
             channel=channel if channel in CHANNELS else None,
+            sort=sort if sort.lstrip("-") in SORTABLE else None,
             lang=lang_of(params.get("lang")),
         )
 
@@ -64,10 +68,11 @@ class ViewState:
             "agency": self.agency,
             "procedure": self.procedure,
             "channel": self.channel,
+            "sort": self.sort,
             "lang": None if self.lang == "vi" else self.lang,
         }
         values.update(changes)
-        kept = {k: v for k, v in values.items() if v}
+        kept = {k: v for k, v in values.items() if v and (k, v) != ("lang", "vi")}
         return f"?{urlencode(kept)}" if kept else ""
 
     def filters(self) -> Filters:

@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc  # type: ignore[import-untyped]
 from dash import dcc, html
 
 from dashboard import i18n
+from dashboard.errors import DatabaseDown, DatabaseFailed
 from dashboard.health import Health
 from dashboard.i18n import Lang
 from layouts import ids
@@ -47,6 +48,12 @@ def message(text: str, *, kind: str = "warning", link: tuple[str, str] | None = 
     if link is not None:
         children += [" ", html.A(link[0], href=link[1], className="alert-link")]
     return dbc.Alert(children, color=kind, id=ids.MESSAGE, className="ioc-message")
+
+
+def database_message(exc: DatabaseDown, lang: Lang) -> dbc.Alert:
+    """Unreachable, or answering with errors: each says so."""
+    key = "db_error" if isinstance(exc, DatabaseFailed) else "db_down"
+    return message(i18n.t(key, lang), kind="danger")
 
 
 def lang_switch(lang: Lang, href: str) -> html.A:

@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 import plotly.graph_objects as go  # type: ignore[import-untyped]
-from dash import Patch, dcc
+from dash import Patch, dcc, html
 
 from dashboard import i18n
 from dashboard.goals import Goal, plotted
@@ -155,7 +155,13 @@ def map_patch(
 def sparkline(points: Sequence[float | None], *, dark: bool = True) -> go.Figure:
     colour = "#8ab4f8" if dark else "#0d6efd"
     figure = go.Figure(
-        go.Scatter(y=list(points), mode="lines", line={"color": colour, "width": 3}, hoverinfo="skip")
+        go.Scatter(
+            y=list(points),
+            mode="lines",
+            connectgaps=True,
+            line={"color": colour, "width": 3},
+            hoverinfo="skip",
+        )
     )
     figure.update_layout(
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
@@ -206,29 +212,24 @@ def trend(
     return figure
 
 
-def bars(
-    names: Sequence[str], points: Sequence[float], texts: Sequence[str], *, title: str, lang: Lang
-) -> go.Figure:
-    """A horizontal bar per agency or procedure, best at the top."""
-    figure = go.Figure(
-        go.Bar(
-            x=list(points),
-            y=list(names),
-            text=list(texts),
-            textposition="auto",
-            orientation="h",
-            hoverinfo="y+text",
-            marker_color="#8073ac",
+def bar_list(names: Sequence[str], points: Sequence[float], texts: Sequence[str], *, title: str) -> html.Div:
+    """Horizontal bars in HTML (no plotly needed), widths relative to the largest value."""
+    top = max([p for p in points if p > 0] or [1.0])
+    rows = [
+        html.Div(
+            [
+                html.Span(name, className="bar-name", title=name),
+                html.Span(
+                    html.Span(className="bar-fill", style={"width": f"{max(0.0, p) / top * 100:.1f}%"}),
+                    className="bar-track",
+                ),
+                html.Span(text, className="bar-value"),
+            ],
+            className="bar-row",
         )
-    )
-    figure.update_layout(
-        title=title,
-        margin={"l": 10, "r": 10, "t": 40, "b": 20},
-        separators=i18n.plotly_separators(lang),
-        yaxis={"autorange": "reversed", "automargin": True},
-        height=max(240, 28 * len(names) + 80),
-    )
-    return figure
+        for name, p, text in zip(names, points, texts, strict=True)
+    ]
+    return html.Div([html.H3(title, className="bar-title"), *rows], className="bar-list")
 
 
 def empty(message: str) -> go.Figure:

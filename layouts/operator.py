@@ -11,7 +11,6 @@ from typing import Any
 
 import dash_bootstrap_components as dbc  # type: ignore[import-untyped]
 from dash import dcc, html
-from dash.dash_table.DataTable import DataTable
 
 from dashboard import i18n
 from dashboard.maps import UnitMap
@@ -22,6 +21,7 @@ from layouts import figures, ids
 from layouts.common import lang_switch
 from refdata.model import Agency, Procedure
 
+CHART: dict[str, str] = {"height": "480px"}
 LIGHT: Any = {"data-bs-theme": "light"}  # Bootstrap 5.3 colour mode of this subtree
 
 
@@ -40,6 +40,8 @@ def layout(
             dcc.Store(id=ids.OP_UNIT, data=state.unit),
             dcc.Store(id=ids.OP_MAP_PARENT, data=unit_map.parent),
             dcc.Store(id=ids.OP_VERSION, data=None),
+            dcc.Store(id=ids.OP_SORT_STATE, data=state.sort),
+            dcc.Store(id=ids.OP_ROWS, data=[]),
             dcc.Interval(id=ids.OP_POLL, interval=poll_ms),
             dcc.Download(id=ids.OP_DOWNLOAD),
             html.Header(
@@ -62,6 +64,7 @@ def layout(
                                 figure=figures.choropleth(unit_map, dark=False, lang=lang),
                                 config=figures.MAP_CONFIG,
                                 className="op-map",
+                                style={"height": "60vh"},
                             ),
                             html.P(id=ids.OP_MAP_NOTE, className="op-map-note"),
                         ],
@@ -75,34 +78,27 @@ def layout(
                                 ),
                                 className="op-export",
                             ),
-                            DataTable(
-                                id=ids.OP_TABLE,
-                                data=[],
-                                columns=[],
-                                sort_action="native",
-                                page_action="none",
-                                style_table={"maxHeight": "60vh", "overflowY": "auto"},
-                                style_cell={"fontFamily": "inherit", "padding": "4px 8px"},
-                                style_header={"fontWeight": "bold"},
-                            ),
+                            html.Div(id=ids.OP_TABLE, className="op-table-wrap"),
                         ],
                         lg=6,
                     ),
                 ]
             ),
             dbc.Row(
-                dbc.Col(dcc.Graph(id=ids.OP_SERIES, figure=figures.empty(""), config=figures.GRAPH_CONFIG))
+                dbc.Col(
+                    dcc.Graph(
+                        id=ids.OP_SERIES, figure=figures.empty(""), config=figures.GRAPH_CONFIG, style=CHART
+                    )
+                )
             ),
             dbc.Row(
                 [
                     dbc.Col(
-                        dcc.Graph(id=ids.OP_BY_AGENCY, figure=figures.empty(""), config=figures.GRAPH_CONFIG),
+                        html.Div(id=ids.OP_BY_AGENCY),
                         lg=6,
                     ),
                     dbc.Col(
-                        dcc.Graph(
-                            id=ids.OP_BY_PROCEDURE, figure=figures.empty(""), config=figures.GRAPH_CONFIG
-                        ),
+                        html.Div(id=ids.OP_BY_PROCEDURE),
                         lg=6,
                     ),
                 ]
@@ -131,20 +127,6 @@ def controls(state: ViewState, agencies: Sequence[Agency], procedures: Sequence[
                     value=state.period,
                     clearable=False,
                 ),
-            ),
-            dbc.Col(
-                dcc.DatePickerRange(
-                    id=ids.OP_DATES,
-                    start_date=state.start.isoformat() if state.start else None,
-                    end_date=state.end.isoformat() if state.end else None,
-                    display_format="DD/MM/YYYY" if lang == "vi" else "YYYY-MM-DD",
-                    start_date_placeholder_text=i18n.t("from", lang),
-                    end_date_placeholder_text=i18n.t("to", lang),
-                    first_day_of_week=1,
-                ),
-                id="op-dates-wrap",
-                md=3,
-                hidden=state.period != "custom",
             ),
             labelled(
                 "kpi",
@@ -175,6 +157,7 @@ def controls(state: ViewState, agencies: Sequence[Agency], procedures: Sequence[
                     value=state.procedure,
                     placeholder=every,
                 ),
+                3,
             ),
             labelled(
                 "channel",
@@ -184,7 +167,22 @@ def controls(state: ViewState, agencies: Sequence[Agency], procedures: Sequence[
                     value=state.channel,
                     placeholder=every,
                 ),
-                1,
+            ),
+            dbc.Col(
+                html.Div(
+                    dcc.DatePickerRange(
+                        id=ids.OP_DATES,
+                        start_date=state.start.isoformat() if state.start else None,
+                        end_date=state.end.isoformat() if state.end else None,
+                        display_format="DD/MM/YYYY" if lang == "vi" else "YYYY-MM-DD",
+                        start_date_placeholder_text=i18n.t("from", lang),
+                        end_date_placeholder_text=i18n.t("to", lang),
+                        first_day_of_week=1,
+                    ),
+                    id=ids.OP_DATES_WRAP,
+                    hidden=state.period != "custom",
+                ),
+                md=12,
             ),
         ],
         className="op-controls g-2",

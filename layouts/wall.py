@@ -61,6 +61,7 @@ def layout(*, home: str, home_name: str, unit_map: UnitMap, lang: Lang, poll_ms:
                                 figure=figures.choropleth(unit_map, dark=True, lang=lang),
                                 config=figures.MAP_CONFIG,
                                 className="wall-map",
+                                style={"height": "100%"},
                             ),
                             html.P("", id=ids.WALL_MAP_NOTE, className="wall-map-note"),
                         ],
