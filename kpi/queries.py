@@ -76,16 +76,16 @@ _FILTERS = """
 _GROUP = """CASE %(by)s WHEN 'agency' THEN x.agency_code WHEN 'procedure' THEN x.procedure_code
                    ELSE t.scope END"""
 
-# The applications not settled by the earliest t (or open now), each with the buckets it is not
-# settled at: ``near`` narrows the buckets to look at (a range of indices, found by binary search
-# with ``width_bucket`` over the sorted starts and t's, from its receipt to its settling) so that
-# the join is on equality, and the conditions decide. (An array, not a bare generate_series: the
-# planner guesses 10 rows for it rather than 1000, and does not spend seconds on JIT.)
+# The applications not settled by the earliest t, or open now.
 _CHOSEN = (
     ",\nchosen AS (\n    SELECT "  # noqa: S608 - literal pieces joined, never input
     + _GROUP
     + """ AS scope,
-           x AS app, x.*, coalesce(p.result_is_document, false) AS document
+           x.application_id, x.unit_code, x.agency_code, x.procedure_code, x.channel, x.received_at,
+           x.due_at, x.ended_at, x.settled_at, x.end_kind, x.result, x.supplement_periods,
+           x.supplement_requested_at, x.answered_waiting, x.answered_until, x.waiting_since,
+           x.application_digitized_at, x.result_digitized_at, x.rating,
+           coalesce(p.result_is_document, false) AS document
       FROM span, applications x
       JOIN tree t ON t.code = x.unit_code AND t.scope IS NOT NULL
       LEFT JOIN ref_procedures p ON p.code = x.procedure_code
@@ -100,33 +100,59 @@ facts AS (
     SELECT c.*, b.bucket, b.t,
            coalesce(c.received_at >= b.start AND c.received_at < b.stop, false) AS received_in,
            coalesce(c.received_at < b.t AND (c.ended_at IS NULL OR c.ended_at >= b.t), false) AS open_t,
-           late_at(c.app, b.t) AS late_t
+           late_at(c.supplement_requested_at, c.due_at, c.ended_at, b.t,
+                   waited_before(c.supplement_periods, c.answered_waiting, c.answered_until, c.waiting_since,
+                                 least(b.t, c.ended_at))) AS late_t,
+           digitized_at(c.application_digitized_at, c.result_digitized_at, c.ended_at, c.end_kind, c.result,
+                        b.t, c.document) AS digitized_t,
+           -- the final facts, which the rollups counted for an ended application
+           late_at(c.supplement_requested_at, c.due_at, c.ended_at, 'infinity',
+                   waited_before(c.supplement_periods, c.answered_waiting, c.answered_until, c.waiting_since,
+                                 c.ended_at)) AS late_final,
+           digitized_at(c.application_digitized_at, c.result_digitized_at, c.ended_at, c.end_kind, c.result,
+                        'infinity', c.document) AS digitized_final
       FROM chosen c
+"""
+# Each application joins the buckets it is a member of. With several buckets, ``near`` narrows
+# them first: a range of indices, found by binary search with ``width_bucket`` over the sorted
+# starts and t's, from its receipt to its settling, so that the join is on equality. (An array,
+# not a bare generate_series: the planner guesses 10 rows for it rather than 1000, and does not
+# spend seconds on JIT.) With one bucket, the conditions alone decide.
+_NEAR = """
      CROSS JOIN LATERAL unnest(array(SELECT generate_series(
            greatest(0, least(width_bucket(c.received_at, %(starts)s::timestamptz[]) - 1,
                              width_bucket(c.received_at, %(ts)s::timestamptz[]))),
            coalesce(greatest(width_bucket(c.settled_at, %(starts)s::timestamptz[]),
                              width_bucket(c.settled_at, %(ts)s::timestamptz[])) - 1,
                     cardinality(%(starts)s::timestamptz[]) - 1)))) AS near (bucket)
-      JOIN buckets b
-        ON b.bucket = near.bucket
-       AND ((c.received_at >= b.start AND c.received_at < b.stop) OR c.received_at < b.t)
+      JOIN buckets b ON b.bucket = near.bucket AND"""
+_EVERY = """
+      JOIN buckets b ON"""
+_MEMBER = """
+           ((c.received_at >= b.start AND c.received_at < b.stop) OR c.received_at < b.t)
        AND (c.ended_at IS NULL OR c.settled_at >= b.t)
 )"""
 
-# Rule 3 at now: computed once per group, whatever the buckets.
+# Rule 3 at now: computed once per group, whatever the buckets. (OFFSET 0 keeps the subquery
+# whole, so that the waiting is computed once per application, not once per use.)
 _AT_NOW = """,
 open_at_now AS (
-    SELECT c.*,
-           supplement_time(c.supplement_periods, least(%(now)s, c.ended_at)) AS waited,
-           c.due_at + supplement_time(c.supplement_periods, least(%(now)s, c.ended_at)) AS deadline_now
-      FROM chosen c
-     WHERE c.received_at < %(now)s AND (c.ended_at IS NULL OR c.ended_at >= %(now)s)
+    SELECT w.*, w.due_at + w.waited AS deadline_now,
+           %(now)s - w.due_at > w.waited AS overdue,
+           %(now)s - w.due_at <= w.waited AND %(due_soon)s - w.due_at >= w.waited AS due_soon
+      FROM (SELECT c.*,
+                   waited_before(c.supplement_periods, c.answered_waiting, c.answered_until, c.waiting_since,
+                                 least(%(now)s, c.ended_at)) AS waited
+              FROM chosen c
+             WHERE c.received_at < %(now)s AND (c.ended_at IS NULL OR c.ended_at >= %(now)s)
+            OFFSET 0) w
 )"""
 
-COUNTS = (
-    _SCOPE  # noqa: S608 - literal pieces joined, never input
-    + """,
+
+def _counts(join: str) -> str:
+    return (
+        _SCOPE  # noqa: S608 - literal pieces joined, never input
+        + """,
 pieces (bucket, monthly, first, upto) AS (
     SELECT * FROM unnest(%(piece_buckets)s::int[], %(piece_monthly)s::boolean[],
                          %(piece_firsts)s::date[], %(piece_ends)s::date[])
@@ -140,8 +166,8 @@ rolled AS (
 ),
 from_rollups AS (
     SELECT """
-    + _GROUP
-    + """ AS scope, x.bucket,
+        + _GROUP
+        + """ AS scope, x.bucket,
            sum(x.received) AS received,
            sum(x.received) FILTER (WHERE x.channel = 'online') AS received_online,
            sum(x.received) FILTER (WHERE x.channel = 'in_person') AS received_in_person,
@@ -170,26 +196,28 @@ from_rollups AS (
       JOIN tree t ON t.code = x.unit_code AND t.scope IS NOT NULL
       LEFT JOIN ref_procedures p ON p.code = x.procedure_code
      WHERE true"""
-    + _FILTERS
-    + """
+        + _FILTERS
+        + """
      GROUP BY 1, 2
 )"""
-    + _CHOSEN
-    + _FACTS
-    + _AT_NOW
-    + """,
+        + _CHOSEN
+        + _FACTS
+        + join
+        + _MEMBER
+        + _AT_NOW
+        + """,
 from_unsettled AS (
     SELECT scope, bucket,
            count(*) FILTER (WHERE received_in AND NOT late_t)
-           - count(*) FILTER (WHERE received_in AND ended_at IS NOT NULL AND NOT late_at(app, 'infinity'))
+           - count(*) FILTER (WHERE received_in AND ended_at IS NOT NULL AND NOT late_final)
                AS adjust_received_on_time,
-           count(*) FILTER (WHERE received_in AND digitized_at(app, t, document))
+           count(*) FILTER (WHERE received_in AND digitized_t)
            - count(*) FILTER (WHERE received_in AND ended_at IS NOT NULL
-                                AND digitized_at(app, 'infinity', document))
+                                AND digitized_final)
                AS adjust_received_digitized,
            count(*) FILTER (WHERE received_in AND (late_t OR coalesce(rating <= 2, false)))
            - count(*) FILTER (WHERE received_in AND ended_at IS NOT NULL
-                                AND (late_at(app, 'infinity') OR coalesce(rating <= 2, false)))
+                                AND (late_final OR coalesce(rating <= 2, false)))
                AS adjust_received_late_or_unsatisfied,
            count(*) FILTER (WHERE open_t) AS open,
            count(*) FILTER (WHERE open_t AND channel = 'online') AS open_online,
@@ -200,8 +228,8 @@ from_unsettled AS (
 ),
 at_now AS (
     SELECT scope AS now_scope,
-           count(*) FILTER (WHERE %(now)s > deadline_now) AS overdue_open,
-           count(*) FILTER (WHERE %(now)s <= deadline_now AND deadline_now <= %(due_soon)s) AS due_soon_open
+           count(*) FILTER (WHERE overdue) AS overdue_open,
+           count(*) FILTER (WHERE due_soon) AS due_soon_open
       FROM open_at_now
      GROUP BY scope
 )
@@ -210,7 +238,10 @@ SELECT r.*, u.*, n.*, coalesce(r.scope, u.scope) AS scope, coalesce(r.bucket, u.
   FULL JOIN from_unsettled u ON u.scope = r.scope AND u.bucket = r.bucket
   FULL JOIN at_now n ON n.now_scope = coalesce(r.scope, u.scope)
 """
-)
+    )
+
+
+COUNTS = {False: _counts(_EVERY), True: _counts(_NEAR)}  # by whether there are several buckets
 
 # Rule 3 at now: the open applications overdue or due within 24 h, most overdue first.
 ACTIONS = (
@@ -220,10 +251,10 @@ ACTIONS = (
     + """
 SELECT application_id, unit_code, agency_code, procedure_code, received_at, due_at,
        deadline_now AS deadline,
-       CASE WHEN %(now)s > deadline_now THEN 'overdue' ELSE 'due_soon' END AS status,
+       CASE WHEN overdue THEN 'overdue' ELSE 'due_soon' END AS status,
        waited
   FROM open_at_now
- WHERE deadline_now <= %(due_soon)s
+ WHERE overdue OR due_soon
  ORDER BY deadline_now, application_id
  LIMIT %(limit)s
 """
@@ -432,7 +463,7 @@ def _answer(
     counts: dict[tuple[str, int], dict[str, int | list[str]]] = {}
     at_now: dict[str, dict[str, Any]] = {}
     with conn.cursor(row_factory=dict_row) as cur:
-        for row in cur.execute(COUNTS, params):
+        for row in cur.execute(COUNTS[len(periods) > 1], params):
             if row["scope"] is not None:
                 counts[row["scope"], row["bucket"]] = _settle(row)
             if row["now_scope"] is not None:
