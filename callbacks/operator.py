@@ -122,7 +122,7 @@ def render(
     return (
         patch,
         parent,
-        map_note(state.kpi, goal, unit_map.samples, lang),
+        map_note(state.kpi, goal, unit_map.samples, lang) if unit_map.codes else i18n.t("no_geometry", lang),
         table.table(shown_rows, state.kpi, lang, state.sort),
         shown_rows,
         series,
@@ -365,11 +365,11 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
         State(ids.OP_VERSION, "data"),
         prevent_initial_call=True,
     )
-    def poll(_: int | None, seen: Any) -> tuple[Any, int]:
+    def poll(n: int | None, seen: Any) -> tuple[Any, int]:
         version = data.version()
         interval = settings.poll_ms if version is not None else settings.poll_ms * 10
         if version is None:  # no Redis: recompute on the slower beat, from PostgreSQL
-            return {"none": ctx.triggered[0]["value"] if ctx.triggered else 0}, interval
+            return {"none": n or 0}, interval
         return (version if version != seen else no_update), interval
 
     @app.callback(

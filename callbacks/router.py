@@ -52,7 +52,7 @@ def route(
                 i18n.t("unknown_unit", lang, code=exc.code), link=(i18n.t("back_home", lang), "/")
             )
         except DatabaseDown as exc:
-            content = common.database_message(exc, lang)
+            content = common.retrying(common.database_message(exc, lang))
     return content, common.footer(report, attributions(), lang)
 
 
@@ -68,6 +68,12 @@ def register(
     def render_page(pathname: str | None, search: str | None) -> tuple[Any, Any]:
         return route(pages, settings, attributions, pathname, search)
 
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        "function(n) { if (n) { window.location.reload(); } return window.dash_clientside.no_update; }",
+        Output(ids.RETRY, "disabled"),
+        Input(ids.RETRY, "n_intervals"),
+        prevent_initial_call=True,
+    )
     app.clientside_callback(  # type: ignore[no-untyped-call]
         "function(search) { var m = /[?&]lang=en(&|$)/.test(search || '');"
         " document.documentElement.lang = m ? 'en' : 'vi'; return window.dash_clientside.no_update; }",

@@ -139,7 +139,7 @@ def _values(wall: Wall, home: str, scene: scenes.Scene, lang: Lang) -> tuple[Any
     title = i18n.t(
         "scene_title", lang, kpi=i18n.kpi_name(scene.kpi, lang), period=i18n.t(f"period_{scene.period}", lang)
     )
-    note = _map_note(scene.kpi, child_goal, lang)
+    note = _map_note(scene.kpi, child_goal, lang) if unit_map.codes else i18n.t("no_geometry", lang)
 
     level = None if home == COUNTRY else reference.units[home].level
     goal_unit = None if home == COUNTRY else home

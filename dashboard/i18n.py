@@ -87,6 +87,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Chưa giao chỉ tiêu: màu theo giá trị",
         "No target set: colour by value",
     ),
+    "no_geometry": (
+        "Chưa có ranh giới cho các đơn vị này (nạp bằng `ioc geo load-default` hoặc `ioc geo import`).",
+        "No outlines for these units yet (load them with `ioc geo load-default` or `ioc geo import`).",
+    ),
     "grey_no_data": ("Màu xám: không có dữ liệu", "Grey: no data"),
     "series_title": ("Diễn biến theo {grain}", "Trend by {grain}"),
     "grain_day": ("ngày", "day"),

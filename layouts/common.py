@@ -56,6 +56,11 @@ def database_message(exc: DatabaseDown, lang: Lang) -> dbc.Alert:
     return message(i18n.t(key, lang), kind="danger")
 
 
+def retrying(content: dbc.Alert, seconds: int = 15) -> html.Div:
+    """A page-level message that reloads the page every ``seconds`` (a wall left alone recovers)."""
+    return html.Div([content, dcc.Interval(id=ids.RETRY, interval=seconds * 1000)])
+
+
 def lang_switch(lang: Lang, href: str) -> html.A:
     """A link to the same view in the other language (``?lang=``)."""
     return html.A(i18n.t("language", lang), href=href, id=ids.LANG_SWITCH, className="lang-switch")

@@ -10,6 +10,7 @@ STATUS = "status"
 LANG = "page-lang"
 LANG_SWITCH = "lang-switch"
 MESSAGE = "message"
+RETRY = "retry"  # a timer on full-page database messages: reloads the page
 
 # Wall display.
 WALL = "wall"
