@@ -19,7 +19,8 @@ Rules the SQL follows (see kpi/reference.py for the same choices in plain Python
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Literal
@@ -386,7 +387,7 @@ def action_list(
     (earliest effective deadline), at most ``limit``.
     """
     params = _params(unit_code, [(now, now, now)], now=now, filters=filters, by="unit")
-    with conn.cursor(row_factory=dict_row) as cur:
+    with _quick(conn), conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(ACTIONS, {**params, "limit": limit}).fetchall()
     return [
         Action(
@@ -421,6 +422,19 @@ def buckets(period: Period, grain: Grain) -> list[Period]:
         found.append(Period(start, min(following, period.end)))
         start = following
     return found
+
+
+@contextmanager
+def _quick(conn: Connection) -> Iterator[None]:
+    """A transaction set for these queries: no JIT (compiling would cost more than running them);
+    a plan made for the parameters at hand even once psycopg has prepared the statement (a
+    generic plan, blind to how many buckets and which unit, is several times slower); and room to
+    aggregate in memory (the planner cannot tell how few groups there are, and would sort)."""
+    with conn.transaction():
+        conn.execute("SET LOCAL jit = off")
+        conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        conn.execute("SET LOCAL work_mem = '64MB'")
+        yield
 
 
 def _params(
@@ -462,7 +476,7 @@ def _answer(
     params = _params(unit_code, bounds, now=now, filters=filters, by=by) | _pieces(periods)
     counts: dict[tuple[str, int], dict[str, int | list[str]]] = {}
     at_now: dict[str, dict[str, Any]] = {}
-    with conn.cursor(row_factory=dict_row) as cur:
+    with _quick(conn), conn.cursor(row_factory=dict_row) as cur:
         for row in cur.execute(COUNTS[len(periods) > 1], params):
             if row["scope"] is not None:
                 counts[row["scope"], row["bucket"]] = _settle(row)
