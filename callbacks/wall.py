@@ -144,9 +144,9 @@ def _values(wall: Wall, home: str, scene: scenes.Scene, lang: Lang) -> tuple[Any
     level = None if home == COUNTRY else reference.units[home].level
     goal_unit = None if home == COUNTRY else home
     current = data.values(home, period, Filters(), now)
-    before = data.values(home, previous(period), Filters(), now)
+    before = data.values(home, previous(period), Filters(), now, settled=True)
     spark_period = Period(today - timedelta(days=SPARK_DAYS - 1), today + timedelta(days=1))
-    trend = data.series(home, spark_period, "day", Filters(), now)
+    trend = data.series(home, spark_period, "day", Filters(), now, settled=True)
     goals = {key: goal_for(targets, key, goal_unit, level) for key in TILE_KPIS}
     tile_values = [i18n.kpi_value(key, _value(current, key), lang) for key in TILE_KPIS]
     tile_targets = [_target_text(key, goals[key], lang) for key in TILE_KPIS]

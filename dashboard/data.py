@@ -21,11 +21,12 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 
@@ -45,6 +46,10 @@ from refdata import db as refdata_db
 
 Kpis = dict[str, KpiValue]
 NOT_ADDITIVE = frozenset({"services_with_online_apps_rate"})
+PARALLEL = 4  # provinces asked at once for the whole country (the pool's size)
+T = TypeVar("T")
+S = TypeVar("S")
+SETTLED_TTL_S = 60.0
 REFERENCE_TTL_S = 300.0
 TARGETS_TTL_S = 30.0
 
@@ -60,6 +65,7 @@ class Data:
         self._lock = threading.Lock()
         self._reference: tuple[float, Reference] | None = None
         self._targets: tuple[float, list[Target]] | None = None
+        self._memo: dict[Hashable, tuple[float, Any]] = {}
 
     # -- connections and small reads ------------------------------------------------------
 
@@ -127,8 +133,18 @@ class Data:
 
     # -- KPIs ----------------------------------------------------------------------------
 
-    def values(self, unit: str, period: Period, filters: Filters, now: datetime) -> Kpis:
-        """Every KPI of ``unit`` (with everything below it)."""
+    def values(
+        self, unit: str, period: Period, filters: Filters, now: datetime, *, settled: bool = False
+    ) -> Kpis:
+        """Every KPI of ``unit`` (with everything below it).
+
+        ``settled``: for what hardly moves (a previous period), an answer up to a minute old,
+        kept in this process, is good enough.
+        """
+        if settled:
+            return self._settled(
+                ("values", unit, period, filters), lambda: self.values(unit, period, filters, now)
+            )
         if unit == COUNTRY:
             return add_up(list(self.children(unit, period, filters, now).values()))
         answer = self._ask("values", unit, period, filters, now, {}, self._values(unit, period, filters, now))
@@ -139,14 +155,13 @@ class Data:
 
         def compute() -> Answer:
             catalog = self.reference().catalog
+            if unit == COUNTRY:
+                return self._each_province(
+                    lambda conn, code: queries.values(
+                        conn, catalog, code, period, now=now, tz=self.tz, filters=filters
+                    )
+                )
             with self.connection() as conn:
-                if unit == COUNTRY:
-                    return {
-                        code: queries.values(
-                            conn, catalog, code, period, now=now, tz=self.tz, filters=filters
-                        )
-                        for code in self.reference().children(COUNTRY)
-                    }
                 return queries.children_values(
                     conn, catalog, unit, period, now=now, tz=self.tz, filters=filters
                 )
@@ -154,9 +169,21 @@ class Data:
         return self._ask("children", unit, period, filters, now, {}, compute)
 
     def series(
-        self, unit: str, period: Period, grain: queries.Grain, filters: Filters, now: datetime
+        self,
+        unit: str,
+        period: Period,
+        grain: queries.Grain,
+        filters: Filters,
+        now: datetime,
+        *,
+        settled: bool = False,
     ) -> list[tuple[Period, Kpis]]:
-        """Every KPI of ``unit`` per day, week or month of ``period``."""
+        """Every KPI of ``unit`` per day, week or month of ``period`` (``settled``: see ``values``)."""
+        if settled:
+            return self._settled(
+                ("series", unit, period, grain, filters),
+                lambda: self.series(unit, period, grain, filters, now),
+            )
         chosen = queries.buckets(period, grain)
 
         def one(conn: Connection, code: str) -> list[Kpis]:
@@ -166,11 +193,11 @@ class Data:
             return [kpis for _, kpis in found]
 
         def compute() -> Answer:
-            with self.connection() as conn:
-                if unit == COUNTRY:
-                    per_province = [one(conn, code) for code in self.reference().children(COUNTRY)]
-                    rows = [add_up([p[i] for p in per_province]) for i in range(len(chosen))]
-                else:
+            if unit == COUNTRY:
+                per_province = list(self._each_province(one).values())
+                rows = [add_up([p[i] for p in per_province]) for i in range(len(chosen))]
+            else:
+                with self.connection() as conn:
                     rows = one(conn, unit)
             return {b.start.isoformat(): kpis for b, kpis in zip(chosen, rows, strict=True)}
 
@@ -184,15 +211,16 @@ class Data:
 
         def compute() -> Answer:
             catalog = self.reference().catalog
-            with self.connection() as conn:
-                if unit != COUNTRY:
-                    return queries.breakdown(
-                        conn, catalog, unit, period, by, now=now, tz=self.tz, filters=filters
-                    )
-                parts = [
-                    queries.breakdown(conn, catalog, code, period, by, now=now, tz=self.tz, filters=filters)
-                    for code in self.reference().children(COUNTRY)
-                ]
+
+            def one(conn: Connection, code: str) -> dict[str, Kpis]:
+                return queries.breakdown(
+                    conn, catalog, code, period, by, now=now, tz=self.tz, filters=filters
+                )
+
+            if unit != COUNTRY:
+                with self.connection() as conn:
+                    return one(conn, unit)
+            parts = list(self._each_province(one).values())
             keys = sorted({k for part in parts for k in part})
             return {k: add_up([part[k] for part in parts if k in part]) for k in keys}
 
@@ -206,6 +234,29 @@ class Data:
             self._redis.close()
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _settled(self, key: Hashable, compute: Callable[[], S]) -> S:
+        """``compute()``'s answer, kept in this process for ``SETTLED_TTL_S``."""
+        with self._lock:
+            found = self._memo.get(key)
+        if found is not None and time.monotonic() - found[0] < SETTLED_TTL_S:
+            return found[1]  # type: ignore[no-any-return]
+        answer = compute()
+        with self._lock:
+            self._memo = {k: v for k, v in self._memo.items() if time.monotonic() - v[0] < SETTLED_TTL_S}
+            self._memo[key] = (time.monotonic(), answer)
+        return answer
+
+    def _each_province(self, ask: Callable[[Connection, str], T]) -> dict[str, T]:
+        """``ask`` for every province, a few at a time on connections of their own."""
+        codes = self.reference().children(COUNTRY)
+
+        def one(code: str) -> T:
+            with self.connection() as conn:
+                return ask(conn, code)
+
+        with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="ioc-kpi") as executor:
+            return dict(zip(codes, executor.map(one, codes), strict=True))
 
     def _values(self, unit: str, period: Period, filters: Filters, now: datetime) -> Callable[[], Answer]:
         def compute() -> Answer:
