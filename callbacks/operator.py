@@ -39,7 +39,6 @@ from layouts import operator as operator_layout
 from layouts.common import database_message, message
 
 TOP_BREAKDOWN = 15
-RENDER_OUTPUTS = 14
 
 
 def page(data: Data, maps: Maps, settings: Settings, params: dict[str, str], lang: Lang) -> Any:
@@ -73,6 +72,10 @@ def agencies_for(reference: Reference, unit: str) -> list[Any]:
             and reference.units[a.unit_code].level == "province"
         ]
     return reference.agencies_in(unit)
+
+
+def agency_options(reference: Reference, unit: str) -> list[dict[str, str]]:
+    return [{"label": a.name, "value": a.code} for a in agencies_for(reference, unit)]
 
 
 @dataclass(frozen=True)
@@ -112,9 +115,9 @@ def render(
         by_agency = breakdown_figure(data, state, period, now=now, by="agency", reference=reference)
         by_procedure = breakdown_figure(data, state, period, now=now, by="procedure", reference=reference)
     except UnknownUnit as exc:
-        return (*(no_update,) * 10, message(i18n.t("unknown_unit", lang, code=exc.code)), *(no_update,) * 3)
+        return (*(no_update,) * 10, message(i18n.t("unknown_unit", lang, code=exc.code)), *(no_update,) * 4)
     except DatabaseDown as exc:
-        return (*(no_update,) * 10, database_message(exc, lang), *(no_update,) * 3)
+        return (*(no_update,) * 10, database_message(exc, lang), *(no_update,) * 4)
     chain = [(code, reference.name(code, lang)) for code in reference.ancestors(state.unit)]
     shown_rows = table.ordered([row.__dict__ for row in rows], state.sort)
     query = state.query()
@@ -134,6 +137,7 @@ def render(
         query if query != (search or "") else no_update,
         state.query(lang="vi" if lang == "en" else "en") or "/",
         state.period != "custom",
+        agency_options(reference, state.unit) if parent != shown_parent else no_update,
     )
 
 
@@ -314,6 +318,7 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
         Output(ids.URL, "search"),
         Output(ids.LANG_SWITCH, "href"),
         Output(ids.OP_DATES_WRAP, "hidden"),
+        Output(ids.OP_AGENCY, "options"),
         Input(ids.OP_PERIOD, "value"),
         Input(ids.OP_DATES, "start_date"),
         Input(ids.OP_DATES, "end_date"),

@@ -44,6 +44,22 @@ SCALE_MAP_TEXT = """function(home) {
     p.assign(["layout", "hoverlabel", "font", "size"], Math.round(16 * s));
     return p.build();
 }"""
+# The audible cue (``?sound=1``): two short tones from the Web Audio API (no sound file to
+# serve) when the number of active alerts grows; the visible cue is the pulsing alert list.
+ALERT_SOUND = """function(count, enabled) {
+    var before = window.iocAlertCount || 0;
+    window.iocAlertCount = count || 0;
+    if (enabled && count > before && window.AudioContext) {
+        var audio = new window.AudioContext();
+        [0, 0.35].forEach(function(at) {
+            var tone = audio.createOscillator(), gain = audio.createGain();
+            tone.frequency.value = 880; gain.gain.value = 0.2;
+            tone.connect(gain); gain.connect(audio.destination);
+            tone.start(audio.currentTime + at); tone.stop(audio.currentTime + at + 0.2);
+        });
+    }
+    return count > 0 ? "alert-cue alerting" : "alert-cue";
+}"""
 LATEST_EVERY_S = 30.0  # the latest event's time is read again at least this often
 SPARK_DAYS = 14
 TICKER_LENGTH = 8
@@ -114,14 +130,16 @@ def refresh(wall: Wall, home: str, state: dict[str, Any] | None, lang: Lang) -> 
     """Every value on screen for the state's scene, as patches and short lists."""
     skip = (no_update,) * 10
     if not state:
-        return (*skip, no_update)
+        return (*skip, no_update, no_update)
     if not state.get("db", True):
-        return (*skip, message(i18n.t("db_down", lang), kind="danger"))
+        return (*skip, message(i18n.t("db_down", lang), kind="danger"), no_update)
     scene = wall.scenes[int(state["scene"]) % len(wall.scenes)]
     try:
-        return (*_values(wall, home, scene, lang), [])
+        values = _values(wall, home, scene, lang)
+        alerts = wall.data.active_alerts()
+        return (*values, _alerts(alerts, lang), [], len(alerts or ()))
     except DatabaseDown as exc:
-        return (*skip, database_message(exc, lang))
+        return (*skip, database_message(exc, lang), no_update)
 
 
 def _values(wall: Wall, home: str, scene: scenes.Scene, lang: Lang) -> tuple[Any, ...]:
@@ -156,8 +174,7 @@ def _values(wall: Wall, home: str, scene: scenes.Scene, lang: Lang) -> tuple[Any
     live = data.values(home, periods.named("today", today), Filters(), now)
     counters = [i18n.kpi_value(key, _value(live, key), lang) for key in COUNTER_KPIS]
     ticker = _ticker(wall, home, lang)
-    alerts = _alerts(data.active_alerts(), lang)
-    return (patch, title, note, tile_values, tile_targets, tile_changes, sparks, counters, ticker, alerts)
+    return (patch, title, note, tile_values, tile_targets, tile_changes, sparks, counters, ticker)
 
 
 def _value(kpis: dict[str, KpiValue], key: str) -> Fraction | int | None:
@@ -274,6 +291,7 @@ def register(app: dash.Dash, wall: Wall) -> dict[str, Any]:
         Output(ids.WALL_TICKER, "children"),
         Output(ids.WALL_ALERTS, "children"),
         Output(ids.WALL_ERROR, "children"),
+        Output(ids.WALL_ALERT_COUNT, "data"),
         Input(ids.WALL_STATE, "data"),
         State(ids.WALL_HOME, "data"),
         State(ids.LANG, "data"),
@@ -281,6 +299,13 @@ def register(app: dash.Dash, wall: Wall) -> dict[str, Any]:
     def wall_refresh(state: dict[str, Any] | None, home: str, lang: str) -> tuple[Any, ...]:
         return refresh(wall, home, state, i18n.lang_of(lang))
 
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        ALERT_SOUND,
+        Output(ids.WALL_ALERT_CUE, "className"),
+        Input(ids.WALL_ALERT_COUNT, "data"),
+        State(ids.WALL_SOUND, "data"),
+        prevent_initial_call=True,
+    )
     app.clientside_callback(  # type: ignore[no-untyped-call]
         SCALE_MAP_TEXT,
         Output(ids.WALL_MAP, "figure", allow_duplicate=True),

@@ -78,6 +78,7 @@ def create_app(settings: Settings) -> dash.Dash:
             unit_map=maps.of(home),
             lang=lang,
             poll_ms=settings.poll_ms,
+            sound=params.get("sound") == "1",
         )
 
     pages: dict[str, router.Page] = {

@@ -28,6 +28,9 @@ WALL_TILES = "wall-tiles"
 WALL_COUNTERS = "wall-counters"
 WALL_TICKER = "wall-ticker"
 WALL_ALERTS = "wall-alerts"
+WALL_ALERT_COUNT = "wall-alert-count"  # store: active alerts now
+WALL_ALERT_CUE = "wall-alert-cue"  # pulses while alerts are active
+WALL_SOUND = "wall-sound"  # store: ?sound=1 asks for an audible cue
 WALL_ERROR = "wall-error"
 TILE_VALUE = "wall-tile-value"  # dict IDs {"type": TILE_VALUE, "kpi": key}
 TILE_TARGET = "wall-tile-target"

@@ -29,12 +29,16 @@ DARK: Any = {"data-bs-theme": "dark"}  # Bootstrap 5.3 colour mode of this subtr
 COUNTER_KPIS = ("received", "resolved", "open", "overdue_open", "due_soon_open")
 
 
-def layout(*, home: str, home_name: str, unit_map: UnitMap, lang: Lang, poll_ms: int) -> html.Div:
+def layout(
+    *, home: str, home_name: str, unit_map: UnitMap, lang: Lang, poll_ms: int, sound: bool = False
+) -> html.Div:
     return html.Div(
         [
             dcc.Store(id=ids.LANG, data=lang),
             dcc.Store(id=ids.WALL_STATE, data=None),
             dcc.Store(id=ids.WALL_HOME, data=home),
+            dcc.Store(id=ids.WALL_SOUND, data=sound),
+            dcc.Store(id=ids.WALL_ALERT_COUNT, data=0),
             dcc.Interval(id=ids.WALL_POLL, interval=poll_ms),
             html.Header(
                 [
@@ -43,6 +47,7 @@ def layout(*, home: str, home_name: str, unit_map: UnitMap, lang: Lang, poll_ms:
                         [
                             html.Div("--:--", id=ids.WALL_CLOCK, className="wall-clock"),
                             html.Div("", id=ids.WALL_AGE, className="wall-age"),
+                            html.Div("", id=ids.WALL_ALERT_CUE, className="alert-cue"),
                         ],
                         className="wall-time",
                     ),

@@ -149,3 +149,32 @@ def test_a_page_built_while_the_database_is_down_retries(settings: Any, make_app
     assert '"retry"' in page  # reloads itself until the database answers
     assert "Mất kết nối cơ sở dữ liệu" in page
     assert TZ is not None
+
+
+def test_active_alerts_show_when_the_alert_engine_has_a_table(dash_store: DashStore):
+    import store  # noqa: PLC0415
+
+    data = Data(dash_store.settings)
+    try:
+        wall = wall_callbacks.Wall(data, Maps(data), TODAY, 2000, 300)
+        state = wall_callbacks.tick(wall, None, "en", datetime.now(UTC))[5]
+        assert wall_callbacks.refresh(wall, "VN", state, "en")[9] == []  # no table: nothing
+        with store.connect(dash_store.url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE alerts (name text, severity text, state text)")
+            conn.execute(
+                "INSERT INTO alerts VALUES ('Hà Nội — on time', 'critical', 'firing'),"
+                " ('old one', 'info', 'resolved')"
+            )
+        try:
+            out = wall_callbacks.refresh(wall, "VN", state, "en")
+            shown = layout_json(out[9])
+            assert "Active alerts" in shown
+            assert "Hà Nội — on time" in shown
+            assert "Critical" in shown
+            assert "old one" not in shown
+            assert out[11] == 1  # the count that drives the visible (and optional audible) cue
+        finally:
+            with store.connect(dash_store.url, autocommit=True) as conn:
+                conn.execute("DROP TABLE alerts")
+    finally:
+        data.close()

@@ -47,6 +47,7 @@ OUTPUTS = (
     "search",
     "lang_href",
     "dates_hidden",
+    "agencies",
 )
 
 
@@ -98,6 +99,7 @@ def test_province_table_ranks_districts_against_their_target(view: Any, dash_sto
     assert out["search"] == "?unit=01"
     assert out["lang_href"] == "?unit=01&lang=en"
     assert out["dates_hidden"] is True
+    assert out["agencies"] is no_update  # the same unit's map: options not sent again
     assert out["title"] == "Các đơn vị trực thuộc Thành phố Hà Nội"
     assert "Toàn quốc" in layout_json(out["breadcrumb"])
     assert out["message"] == []
@@ -120,6 +122,9 @@ def test_drill_from_the_country_to_a_commune_level(view: Any):
     assert found["data", 0, "geojson"] == f"/geo/{district}.json"
     assert set(found["data", 0, "locations"]) == set(reference.children(district))
     assert out["parent"] == district
+    agencies = {o["value"] for o in out["agencies"]}  # the filter follows the drill
+    assert agencies == {a.code for a in reference.agencies_in(district)}
+    assert all(reference.units[a.unit_code].level != "province" for a in reference.agencies_in(district))
     chain = layout_json(out["breadcrumb"])
     assert (
         chain.index("Toàn quốc")

@@ -60,7 +60,7 @@ def direct(url: str, unit: str, name: periods.Named = "month") -> dict[str, Any]
 
 def test_national_wall_adds_up_the_provinces(wall: wall_callbacks.Wall, dash_store: DashStore):
     out = wall_callbacks.refresh(wall, "VN", state_now(wall), "vi")
-    patch, title, note, tiles, targets, _changes, sparks, counters, ticker, alerts, error = out
+    patch, title, note, tiles, targets, _changes, sparks, counters, ticker, alerts, error, count = out
     hanoi, hcmc = direct(dash_store.url, HANOI), direct(dash_store.url, HCMC)
     # the map: only the two provinces with applications are coloured, the others stay grey
     found = ops(patch)
@@ -99,6 +99,7 @@ def test_national_wall_adds_up_the_provinces(wall: wall_callbacks.Wall, dash_sto
     assert counters[0] == f"{today_received:,}".replace(",", ".")
     assert 0 < len(ticker) <= wall_callbacks.TICKER_LENGTH
     assert alerts == []  # no alert engine yet: nothing shown
+    assert count == 0
     assert error == []
 
 
@@ -175,6 +176,7 @@ def test_no_data_yet_and_database_down(settings: Settings, make_database: Any):
         assert out[3] is False
         refreshed = wall_callbacks.refresh(wall, "VN", out[5], "vi")
         assert refreshed[:10] == (no_update,) * 10
+        assert refreshed[11] is no_update
         assert "Mất kết nối cơ sở dữ liệu" in layout_json(refreshed[10])
     finally:
         down.close()
