@@ -37,6 +37,7 @@ from kpi.queries import Grain
 from layouts import figures, ids, table
 from layouts import operator as operator_layout
 from layouts.common import database_message, message
+from refdata.model import Agency
 
 TOP_BREAKDOWN = 15
 
@@ -62,14 +63,13 @@ def map_parent(reference: Reference, unit: str) -> str:
     return reference.units[unit].parent_code or COUNTRY
 
 
-def agencies_for(reference: Reference, unit: str) -> list[Any]:
+def agencies_for(reference: Reference, unit: str) -> list[Agency]:
     """The agencies of the unit's subtree; for the country, the provincial ones only."""
     if unit == COUNTRY:
         return [
             a
             for a in reference.data.agencies
-            if reference.units.get(a.unit_code, None) is not None
-            and reference.units[a.unit_code].level == "province"
+            if (home := reference.units.get(a.unit_code)) is not None and home.level == "province"
         ]
     return reference.agencies_in(unit)
 

@@ -47,3 +47,23 @@ def test_stylesheets_fetch_nothing_remote():
         assert "@font-face" not in text, sheet  # system fonts
     assert (ASSETS / "vendor" / "bootstrap" / "LICENSE").is_file()
     assert (ASSETS / "topojson" / "world_110m.json").is_file()  # plotly's outline, served locally
+
+
+def test_first_load_fits_the_budget(dash_store: DashStore, make_app: Any):
+    """Everything a first visit downloads (gzipped): page, scripts, styles, layout, callbacks'
+    definitions, plotly.js, the world outline and the map's geometry; under 1.5 MB."""
+    app = make_app(dash_store.settings)
+    client = app.server.test_client()
+    gz = {"Accept-Encoding": "gzip"}
+    for path in ("/wall", "/"):
+        with client.get(path) as response:
+            html = response.get_data(as_text=True)
+        urls = [path, *REFERENCE.findall(html), "/_dash-layout", "/_dash-dependencies"]
+        urls += ["/assets/topojson/world_110m.json", "/geo/VN.json"]
+        urls += [f"/_dash-component-suites/dash/dcc/async-{part}.js" for part in ("graph", "dropdown")]
+        total = 0
+        for url in urls:
+            with client.get(url, headers=gz) as response:
+                assert response.status_code == 200, url
+                total += len(response.get_data())
+        assert total < 1_500_000, (path, total)
