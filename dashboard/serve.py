@@ -10,6 +10,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from dashboard import scenes
 from dashboard.app import create_app
 from ioc.settings import Settings
 
@@ -29,7 +30,11 @@ class DashboardServer(BaseApplication):  # type: ignore[misc]
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
-    """Run until SIGTERM or Ctrl-C (gunicorn stops its workers gracefully)."""
+    """Run until SIGTERM or Ctrl-C (gunicorn stops its workers gracefully).
+
+    A scenes file the wall cannot use stops here, with its message, before any worker starts.
+    """
+    scenes.load(settings.wall_scenes)
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,

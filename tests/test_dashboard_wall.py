@@ -232,3 +232,22 @@ def test_wall_page_through_the_router(dash_store: DashStore, make_app: Any):
     assert {f["id"] for f in features} == set(app._ioc_data.reference().children(HANOI))
     assert client.get("/geo/01.json", headers={"If-None-Match": geo.headers["ETag"]}).status_code == 304
     assert client.get("/geo/12345.json").status_code == 404
+
+
+def test_serve_refuses_a_bad_scenes_file(tmp_path: Path):
+    import os  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    bad = tmp_path / "scenes.yaml"
+    bad.write_text("- kpi: received\n  period: today\n  seconds: 1\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "ioc", "serve", "--port", str(free_port())],
+        env={**os.environ, "IOC_WALL_SCENES": str(bad)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "seconds should be a whole number from 5 to 3600, got 1" in done.stderr
