@@ -65,6 +65,9 @@ INSERT INTO events (event_id, occurred_at, event_type, application_id, procedure
 SELECT b.* FROM batch b JOIN claimed USING (event_id)
 RETURNING event_id
 """
+# A batch's statements are planned as costly enough for JIT, whose compiling takes longer than
+# the statements run.
+NO_JIT = "SET LOCAL jit = off"
 LOCK = "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%(keys)s::bigint[]) AS k"
 EVENTS_OF = """
 SELECT event_id, event_type, occurred_at, application_id, procedure_code, agency_code, unit_code,
@@ -177,6 +180,7 @@ def write_batch(
     conn: Connection, accepted: Sequence[Accepted], dead: Sequence[DeadLetter], tz: ZoneInfo
 ) -> BatchResult:
     """Write one batch inside the caller's open transaction (see the module docstring)."""
+    conn.execute(NO_JIT)
     if dead:
         conn.execute(
             INSERT_DEAD_LETTERS,

@@ -8,8 +8,9 @@ differ, so saving the same set twice changes nothing:
   (unless it had already ended), and ``load`` still returns it;
 - agencies and procedures are upserted; one absent from the set is deleted unless an event
   names it or a row of another table refers to it, in which case it is kept unchanged;
-- holidays become exactly those of the set; when that changes them, the rollups are rebuilt
-  in the same transaction (the working days of resolved applications depend on them).
+- holidays become exactly those of the set; when that changes them, the working-day table
+  (``ref_workdays``, migration 0012) is refilled and the rollups are rebuilt in the same
+  transaction (the working days of resolved applications depend on them).
 
 ``load`` returns every unit, in force or not, with its validity: ingest validates codes
 against all known codes, and views pick the units in force for their period.
@@ -123,6 +124,9 @@ def load(conn: Connection) -> ReferenceData:
         raise _not_migrated() from None
 
 
+REFRESH_WORKDAYS = "SELECT refresh_workdays()"
+
+
 def save(
     conn: Connection, data: ReferenceData, *, today: date | None = None, timezone: str = DEFAULT_TIMEZONE
 ) -> dict[str, int]:
@@ -144,6 +148,7 @@ def save(
             counts |= _save_catalog(conn, PROCEDURES, current.procedures, data.procedures)
             counts |= _save_holidays(conn, current.holidays, data.holidays)
             if any(counts[f"holidays_{what}"] for what in ("added", "changed", "removed")):
+                conn.execute(REFRESH_WORKDAYS)
                 rollups.rebuild(conn, timezone)
                 counts["rollups_rebuilt"] = 1
     except psycopg.errors.UndefinedTable:
