@@ -36,9 +36,10 @@ from layouts.wall import COUNTER_KPIS, TILE_KPIS
 
 # The map's text is SVG in pixels: scale it with the screen as the page's CSS (vw) scales the rest,
 # once, in the browser (a 3840-pixel-wide screen gets twice the 1920 sizes).
-SCALE_MAP_TEXT = """function(home) {
+SCALE_MAP_TEXT = """function(home, figure) {
     var s = Math.max(1, window.innerWidth / 1920), p = new window.dash_clientside.Patch();
-    p.assign(["data", 2, "textfont", "size"], Math.round(18 * s));
+    var base = (figure && figure.data[2].textfont && figure.data[2].textfont.size) || 14;
+    p.assign(["data", 2, "textfont", "size"], Math.round(base * s));
     p.assign(["data", 1, "colorbar", "tickfont", "size"], Math.round(18 * s));
     p.assign(["data", 1, "colorbar", "thickness"], Math.round(20 * s));
     p.assign(["layout", "hoverlabel", "font", "size"], Math.round(16 * s));
@@ -196,7 +197,8 @@ def _target_text(key: str, goal: Goal | None, lang: Lang) -> str:
 
 
 def _change(key: str, now: Fraction | int | None, before: Fraction | int | None, lang: Lang) -> str:
-    """``▲ 2,3 điểm % so với kỳ trước``; nothing to compare when either side has no data."""
+    """``▲ 2,3 điểm %`` (the caption under the tiles says: versus the previous period); nothing to
+    compare when either side has no data."""
     if now is None or before is None:
         return i18n.t("no_change", lang)
     display = registry.get(key).display
@@ -209,7 +211,7 @@ def _change(key: str, now: Fraction | int | None, before: Fraction | int | None,
         amount, suffix = float(difference), ""
     arrow = "▲" if difference > 0 else "▼" if difference < 0 else "="
     decimals = 0 if display == "integer" else 1
-    return f"{arrow} {i18n.number(abs(amount), lang, decimals)}{suffix} {i18n.t('change', lang)}"
+    return f"{arrow} {i18n.number(abs(amount), lang, decimals)}{suffix}"
 
 
 def _spark(rows: Sequence[dict[str, KpiValue]], key: str) -> dash.Patch:
@@ -310,6 +312,7 @@ def register(app: dash.Dash, wall: Wall) -> dict[str, Any]:
         SCALE_MAP_TEXT,
         Output(ids.WALL_MAP, "figure", allow_duplicate=True),
         Input(ids.WALL_HOME, "data"),
+        State(ids.WALL_MAP, "figure"),
         prevent_initial_call="initial_duplicate",
     )
     return {"wall_tick": wall_tick, "wall_refresh": wall_refresh}

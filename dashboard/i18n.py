@@ -46,7 +46,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "unit": ("Đơn vị", "Unit"),
     "code": ("Mã", "Code"),
     "volume": ("Số hồ sơ", "Applications"),
-    "change": ("so với kỳ trước", "vs previous period"),
+    "change": (
+        "▲▼ so với kỳ trước cùng độ dài · đường: 14 ngày gần nhất",
+        "▲▼ versus the previous period of the same length · line: the last 14 days",
+    ),
     "no_change": ("chưa so sánh được", "no comparison"),
     "no_data": ("Không có dữ liệu", "No data"),
     "no_data_yet": (

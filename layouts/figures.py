@@ -78,7 +78,7 @@ def choropleth(unit_map: UnitMap, *, dark: bool, lang: Lang) -> go.Figure:
                 text=["" for _ in unit_map.labels],
                 customdata=list(unit_map.codes),
                 mode="text",
-                textfont={"color": text_colour, "size": 12},
+                textfont={"color": text_colour, "size": label_size(len(unit_map.codes), dark=dark)},
                 hoverinfo="skip",
                 name="labels",
             ),
@@ -97,6 +97,13 @@ def choropleth(unit_map: UnitMap, *, dark: bool, lang: Lang) -> go.Figure:
     return figure
 
 
+def label_size(units: int, *, dark: bool) -> int:
+    """Value labels in pixels at 1920 wide: large on a wall, smaller the more units share it."""
+    if not dark:
+        return 11 if units > 40 else 12
+    return 20 if units <= 12 else 16 if units <= 36 else 12
+
+
 def map_geometry_patch(unit_map: UnitMap) -> Patch:
     """Point the map at another set of units (by URL) and clear its values."""
     patch = Patch()
@@ -111,6 +118,7 @@ def map_geometry_patch(unit_map: UnitMap) -> Patch:
     patch["data"][2]["lat"] = [label.lat for label in unit_map.labels]
     patch["data"][2]["customdata"] = list(unit_map.codes)
     patch["data"][2]["text"] = ["" for _ in unit_map.labels]
+    patch["data"][2]["textfont"]["size"] = label_size(len(unit_map.codes), dark=False)
     patch["layout"]["uirevision"] = unit_map.parent
     return patch
 

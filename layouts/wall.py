@@ -79,6 +79,7 @@ def layout(
                                 id=ids.WALL_TILES,
                                 className="wall-tiles",
                             ),
+                            html.P(i18n.t("change", lang), className="wall-tiles-caption"),
                             html.H2(i18n.t("live_today", lang), className="wall-section-title"),
                             html.Div(
                                 [counter(key, lang) for key in COUNTER_KPIS],
