@@ -78,7 +78,12 @@ def choropleth(unit_map: UnitMap, *, dark: bool, lang: Lang) -> go.Figure:
                 text=["" for _ in unit_map.labels],
                 customdata=list(unit_map.codes),
                 mode="text",
-                textfont={"color": text_colour, "size": label_size(len(unit_map.codes), dark=dark)},
+                # white with a dark halo: readable on the light and the dark ends of every palette
+                textfont={
+                    "color": "#ffffff",
+                    "size": label_size(len(unit_map.codes), dark=dark),
+                    "shadow": "auto",
+                },
                 hoverinfo="skip",
                 name="labels",
             ),
