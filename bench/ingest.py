@@ -171,7 +171,7 @@ def _measure(
     drop_database(settings, database_url)
     batches.sort()
     busy = batches[-1][0] - (batches[0][0] - batches[0][1]) if batches else 0.0
-    cuts = quantiles([b[1] for b in batches], n=100) if len(batches) > 1 else [0.0] * 99
+    cuts = quantiles([b[1] for b in batches], n=100, method="inclusive") if len(batches) > 1 else [0.0] * 99
     result = Consumed(
         label=label,
         processes=processes,
