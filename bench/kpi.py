@@ -49,12 +49,12 @@ def run(settings: Settings, options: KpiBenchOptions, say: Say) -> dict[str, Any
     started = datetime.now(UTC)
     now = datetime.now(settings.timezone).replace(second=0, microsecond=0)
     full = read_dir(default_dir())
-    name = options.database
-    url = kept_database(settings, name) if options.reuse else fresh_database(settings, name)
+    database = options.database
+    url = kept_database(settings, database) if options.reuse else fresh_database(settings, database)
     try:
         if options.reuse:
             loaded = _counted(url)
-            say(f"reusing {name}: {loaded['events']:,} events, {loaded['applications']:,} applications")
+            say(f"reusing {database}: {loaded['events']:,} events, {loaded['applications']:,} applications")
         else:
             loaded = _load(settings, url, _province(full, options.province), options, now=now, say=say)
         catalog = queries.Catalog.of(full)
