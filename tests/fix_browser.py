@@ -11,7 +11,8 @@ flushed before and after), so no other test's cached answers or data version rea
 are installed from apt when missing, as the stack installs its servers); ``Page`` opens
 paths of the dashboard at an exact viewport size, waits for elements with explicit
 conditions and saves screenshots under ``test-output/screenshots/`` (``IOC_TEST_OUTPUT``
-moves ``test-output/``; server and ingest logs go to ``test-output/logs/``).
+moves ``test-output/``; server and ingest logs go to ``test-output/logs/``, downloads to
+``test-output/downloads/``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from selenium.common.exceptions import (
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
@@ -69,6 +71,7 @@ from tests.test_ingest import catches_sigterm, wait_for
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = Path(os.environ.get("IOC_TEST_OUTPUT", ROOT / "test-output"))
 SCREENSHOTS = OUTPUT / "screenshots"
+DOWNLOADS = OUTPUT / "downloads"
 LOGS = OUTPUT / "logs"
 
 CHROMIUM = "/usr/bin/chromium"
@@ -373,6 +376,19 @@ class Page:
             "return Array.from(document.querySelectorAll(arguments[0]), e => e.textContent)", css
         )
         return [str(text) for text in found]
+
+    def downloads_to(self, folder: Path) -> None:
+        """Save the files the page downloads into ``folder`` (created), without asking."""
+        folder.mkdir(parents=True, exist_ok=True)
+        self.driver.execute_cdp_cmd(
+            "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder.resolve())}
+        )
+
+    def click_at(self, x: float, y: float) -> None:
+        """A real mouse click at viewport coordinates (where no element of its own may be)."""
+        actions = ActionBuilder(self.driver)
+        actions.pointer_action.move_to_location(round(x), round(y)).click()
+        actions.perform()
 
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
