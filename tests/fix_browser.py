@@ -387,7 +387,7 @@ class Page:
     def click_at(self, x: float, y: float) -> None:
         """A real mouse click at viewport coordinates (where no element of its own may be)."""
         actions = ActionBuilder(self.driver)
-        actions.pointer_action.move_to_location(round(x), round(y)).click()
+        actions.pointer_action.move_to_location(round(x), round(y)).click()  # type: ignore[no-untyped-call]
         actions.perform()
 
     def screenshot(self, name: str) -> Path:
