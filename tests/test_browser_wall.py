@@ -53,6 +53,16 @@ def map_labels(page: Page) -> list[str]:
     return [text for text in page.texts("#wall-map .geolayer text") if VALUE_VI.match(text)]
 
 
+def fits_the_screen(page: Page) -> bool:
+    """Nothing to scroll: an unattended screen shows all of the wall."""
+    sizes = page.driver.execute_script(
+        "const e = document.documentElement;"
+        " return [e.scrollWidth, e.scrollHeight, window.innerWidth, window.innerHeight]"
+    )
+    width, height, inner_width, inner_height = (int(v) for v in sizes)
+    return width <= inner_width and height <= inner_height
+
+
 def open_wall(page: Page, width: int, height: int) -> None:
     """Open /wall and wait until the first refresh filled the map, the tiles and the counters."""
     page.open("/wall", width=width, height=height)
@@ -83,6 +93,7 @@ def test_the_wall_shows_the_map_tiles_counters_and_ticker(page: Page, live_syste
         value = tile_value(page, kpi)
         assert PERCENT_VI.match(value) or value == NO_DATA_VI, (kpi, value)
     assert sum(counter(page, kpi) for kpi in COUNTERS) > 0
+    assert fits_the_screen(page)
     assert page.browser_errors() == []
     page.screenshot("wall-1920x1080")
 
@@ -94,6 +105,7 @@ def test_the_wall_scales_to_a_4k_screen(page: Page, live_system: LiveSystem):
     open_wall(page, 3840, 2160)
     large = page.font_size(selector)
     assert large >= 1.8 * small, (small, large)  # type sized to the screen, legible from metres away
+    assert fits_the_screen(page)
     assert page.browser_errors() == []
     page.screenshot("wall-3840x2160")
 
