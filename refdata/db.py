@@ -9,7 +9,7 @@ differ, so saving the same set twice changes nothing:
 - agencies and procedures are upserted; one absent from the set is deleted unless an event
   names it or a row of another table refers to it, in which case it is kept unchanged;
 - holidays become exactly those of the set; when that changes them, the working-day table
-  (``ref_workdays``, migration 0012) is refilled and the rollups are rebuilt in the same
+  (``ref_workdays``, migration 0010) is refilled and the rollups are rebuilt in the same
   transaction (the working days of resolved applications depend on them).
 
 ``load`` returns every unit, in force or not, with its validity: ingest validates codes
