@@ -256,12 +256,26 @@ def live_system(settings: Settings, kafka_admin: PatientAdmin) -> Iterator[LiveS
         wait_for(healthy, 60, "the dashboard to answer /healthz")
         yield LiveSystem(base_url, env, Settings.from_env(env), sent)
     finally:
-        for proc, what in reversed(procs):
-            _stop(proc, what)
-        kafka_admin.delete_topics([topic])
-        _flush(redis_url)
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        # Everything is stopped and removed even when one step fails; the first failure is raised.
+        failures: list[BaseException] = []
+        steps: list[Callable[[], None]] = [
+            *(lambda proc=proc, what=what: _stop(proc, what) for proc, what in reversed(procs)),
+            lambda: kafka_admin.delete_topics([topic]),
+            lambda: _flush(redis_url),
+            lambda: _drop_database(settings.database_url, name),
+        ]
+        for step in steps:
+            try:
+                step()
+            except Exception as exc:  # collected: the first one is raised below
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")
