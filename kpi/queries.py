@@ -4,15 +4,15 @@
 of a unit with everything below the child. Both read ``applications`` (the folded state of
 every application) with the unit tree of ``ref_units`` and the catalog of ``ref_procedures``,
 in one parametrised query: counts and numerators are SQL ``FILTER``s over the applications
-received or resolved in the period, or open at ``t`` or now. Two KPIs need a little Python at
-the edge: which online procedures a unit offers (the catalog, rule 4) and working days (the
-holiday calendar, rule 8).
+received or resolved in the period, or open at ``t`` or now, most of them read from the rollups
+(see below). One KPI needs a little Python at the edge: which online procedures a unit offers
+(the catalog, rule 4).
 
 Rules the SQL follows (see kpi/reference.py for the same choices in plain Python):
 
 - "by t" is strictly before ``t``; late is strictly after the effective deadline;
 - the effective deadline at ``x`` is ``due_at`` plus the supplement waiting time before
-  ``least(x, ended_at)`` (``supplement_time``, migration 0007), intervals cut at the end;
+  ``least(x, ended_at)`` (``waited_before``, migration 0010), intervals cut at the end;
 - an application is late at ``t`` with more than one supplement request before ``t``, or ended
   before ``t`` after its deadline, or open at ``t`` past it.
 """
@@ -30,7 +30,6 @@ from psycopg.rows import dict_row
 
 from kpi.model import Filters, KpiValue, Period
 from kpi.registry import ratio
-from kpi.workdays import WorkCalendar
 from refdata.model import Procedure, ReferenceData, Unit
 
 Connection = psycopg.Connection[tuple[object, ...]]
@@ -266,15 +265,14 @@ CHILDREN = "SELECT code FROM ref_units WHERE parent_code = %(unit)s ORDER BY cod
 
 @dataclass(frozen=True)
 class Catalog:
-    """What rule 4 and rule 8 need from the reference data."""
+    """What rule 4 needs from the reference data."""
 
     units: Mapping[str, Unit]
     procedures: Iterable[Procedure]
-    calendar: WorkCalendar
 
     @classmethod
     def of(cls, data: ReferenceData) -> Catalog:
-        return cls({u.code: u for u in data.units}, data.procedures, WorkCalendar(data.holidays))
+        return cls({u.code: u for u in data.units}, data.procedures)
 
 
 def values(
