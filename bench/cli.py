@@ -53,7 +53,7 @@ def ingest(
 @bench_app.command("kpi")
 def kpi(
     events: Annotated[
-        int, typer.Option(min=10_000, help="Simulated events of the province's year.")
+        int, typer.Option(min=10_000, help="About this many simulated events, from January to now.")
     ] = 1_000_000,
     province: Annotated[str, typer.Option(help="Province code.")] = "01",
     repeat: Annotated[int, typer.Option(min=5, help="Questions per measurement.")] = 30,

@@ -1,6 +1,6 @@
 """``ioc bench kpi``: how fast the KPI queries answer over a province's simulated history.
 
-One run: a fresh database gets ``events`` simulated events of one province, from the first
+One run: a fresh database gets about ``events`` simulated events of one province, from the first
 of January to now, written through the real sink (``ingest.sink.write_batch``, batches of
 5,000; Kafka is measured by ``ioc bench ingest``, not here). Then the children-of-the-province
 query answers month to date and year to date ``repeat`` times straight from PostgreSQL (cache
@@ -120,14 +120,12 @@ def _load(
 ) -> dict[str, Any]:
     """Simulate the year so far and write it through the sink; returns counts and time."""
     days = max((now.date() - now.date().replace(month=1, day=1)).days, 1)
-    rate = 1.2 * options.events / (days * 86_400)  # weekends and nights are quiet
+    rate = options.events / (days * 86_400)  # the simulator's rate is the weekly mean
     plan = prepare(data, seed=options.seed, now=now, history_days=days, rate=rate, tz=settings.timezone)
     clock, stored, batch = time.monotonic(), 0, []
     far = now + timedelta(days=1)
     with store.connect(url, autocommit=True) as conn:
-        for n, message in enumerate(messages(plan)):
-            if n >= options.events:
-                break
+        for n, message in enumerate(messages(plan)):  # all of it: the history must reach now
             outcome = decode(message.value, now=far, unit_codes=data.unit_codes)
             if isinstance(outcome, Decoded):
                 batch.append(Accepted(outcome, f"bench/0/{n}"))
@@ -143,10 +141,16 @@ def _load(
 def _counted(url: str) -> dict[str, Any]:
     with store.connect(url, autocommit=True) as conn:
         row = conn.execute(
-            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM applications)"
+            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM applications),"
+            " (SELECT min(occurred_at) FROM events), (SELECT max(occurred_at) FROM events)"
         ).fetchone()
-    events, applications = row if row else (0, 0)
-    return {"events": events, "applications": applications}
+    events, applications, first, last = row if row else (0, 0, None, None)
+    return {
+        "events": events,
+        "applications": applications,
+        "first_event": str(first) if first else None,
+        "last_event": str(last) if last else None,
+    }
 
 
 def _write(conn: psycopg.Connection[tuple[object, ...]], batch: list[Accepted], settings: Settings) -> int:
