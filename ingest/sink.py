@@ -36,7 +36,7 @@ from psycopg.types.multirange import Multirange
 
 from ingest.contract import Decoded
 from ingest.fold import ApplicationState, StoredEvent, advance, fold, order
-from store.rollups import COUNTERS, KEY, TABLES
+from store.rollups import COUNTERS, FIRST_DAY, KEY, TABLES
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -80,7 +80,7 @@ _columns = sql.SQL(", ").join(map(sql.Identifier, STATE_COLUMNS))
 _key = sql.SQL(", ").join(map(sql.Identifier, KEY))
 _counters = [sql.Identifier(c) for c in COUNTERS]
 STATES = sql.SQL("SELECT {} FROM applications WHERE application_id = ANY(%(apps)s)").format(_columns)
-# An upsert of one rollup table: the delta's sums per key (days, or months by their first day).
+# An upsert of one rollup table: the delta's sums per key (days, or months and years by their first day).
 _ADD = """
 {cte} AS (
     INSERT INTO {table} ({key}, {counters})
@@ -110,7 +110,7 @@ def _add(table: str, day: str) -> sql.Composed:
     )
 
 
-# %(states)s: a JSON array of application rows. Writes them, and adds to both rollups their
+# %(states)s: a JSON array of application rows. Writes them, and adds to every rollup their
 # new contributions minus the old ones (read in the same snapshot, before the upsert), in
 # key order; returns the rollup rows written, with whether they are now empty.
 WRITE_STATES = sql.SQL("""
@@ -126,13 +126,15 @@ WITH new AS (
     SELECT c.*, 1 AS sign FROM new n, rollup_contributions(n, %(tz)s) c
     UNION ALL
     SELECT c.*, -1 FROM old o, rollup_contributions(o, %(tz)s) c
-),{daily},{monthly}
-SELECT * FROM added_to_rollup_daily UNION ALL SELECT * FROM added_to_rollup_monthly
+),{additions}
+{added}
 """).format(
     columns=_columns,
     excluded=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in STATE_COLUMNS),
-    daily=_add("rollup_daily", "day"),
-    monthly=_add("rollup_monthly", "date_trunc('month', day)::date"),
+    additions=sql.SQL(",").join(_add(table, FIRST_DAY[table]) for table in TABLES),
+    added=sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT * FROM {}").format(sql.Identifier(f"added_to_{table}")) for table in TABLES
+    ),
 )
 # Every counter is part of received or resolved: a row with both at 0 is empty, and a
 # from-scratch computation would not have it.

@@ -50,8 +50,12 @@ Grouping = Literal["unit", "child", "agency", "procedure"]
 # one for ``values``, one per day/week/month for ``series``.
 #
 # What does not depend on t, and the final facts of applications that have ended, come from the
-# rollups (migration 0010): each bucket is read as pieces, whole months from rollup_monthly and
-# the other days from rollup_daily. The applications not settled by a bucket's t (open, or with
+# rollups (migrations 0010, 0011): each bucket is read as pieces, whole years from rollup_yearly,
+# whole months from rollup_monthly and the other days from rollup_daily (``_pieces``). When the
+# data ends before the bucket does, as it does for every period up to today, the bucket may be
+# read as if it ran on to the end of its month or year: fewer rows, same sums. Which reading
+# applies is decided in the statement, by the last day of the rollups, in the same snapshot.
+# The applications not settled by a bucket's t (open, or with
 # something at or after t: ``settled_at``) are read one by one: their facts at t are added and
 # their final facts, which the rollups counted, taken out. All in one statement, one snapshot.
 _SCOPE = """
@@ -153,16 +157,23 @@ def _counts(join: str) -> str:
     return (
         _SCOPE  # noqa: S608 - literal pieces joined, never input
         + """,
-pieces (bucket, monthly, first, upto) AS (
-    SELECT * FROM unnest(%(piece_buckets)s::int[], %(piece_monthly)s::boolean[],
-                         %(piece_firsts)s::date[], %(piece_ends)s::date[])
+last_day AS (SELECT max(day) AS day FROM rollup_daily),
+pieces (bucket, grain, first, upto) AS (
+    SELECT p.bucket, p.grain, p.first, p.upto
+      FROM last_day, unnest(%(piece_buckets)s::int[], %(piece_grains)s::text[], %(piece_firsts)s::date[],
+                            %(piece_ends)s::date[], %(piece_edges)s::date[], %(piece_if_later)s::boolean[])
+           AS p (bucket, grain, first, upto, edge, if_later)
+     WHERE p.edge IS NULL OR coalesce(last_day.day >= p.edge, false) = p.if_later
 ),
 rolled AS (
     SELECT p.bucket, r.* FROM pieces p JOIN rollup_daily r
-        ON NOT p.monthly AND r.day >= p.first AND r.day < p.upto
+        ON p.grain = 'day' AND r.day >= p.first AND r.day < p.upto
     UNION ALL
     SELECT p.bucket, r.* FROM pieces p JOIN rollup_monthly r
-        ON p.monthly AND r.day >= p.first AND r.day < p.upto
+        ON p.grain = 'month' AND r.day >= p.first AND r.day < p.upto
+    UNION ALL
+    SELECT p.bucket, r.* FROM pieces p JOIN rollup_yearly r
+        ON p.grain = 'year' AND r.day >= p.first AND r.day < p.upto
 ),
 from_rollups AS (
     SELECT """
@@ -512,22 +523,72 @@ def _settle(row: Mapping[str, Any]) -> dict[str, int | list[str]]:
 
 
 def _pieces(periods: Sequence[Period]) -> dict[str, list[Any]]:
-    """Each period as rollup ranges: its whole months from rollup_monthly, other days from rollup_daily."""
-    found: list[tuple[int, bool, date, date]] = []
+    """Each period as rollup ranges, and, when they are fewer rows, as ranges to the end of its
+    month or year, each set marked for the statement to choose: the first if there is data from
+    the period's end on, the second if there is none."""
+    found: list[tuple[int, RollupGrain, date, date, date | None, bool]] = []
     for bucket, period in enumerate(periods):
-        first = period.start if period.start.day == 1 else _next_month(period.start)
-        last = date(period.end.year, period.end.month, 1)
-        if first >= last:
-            found.append((bucket, False, period.start, period.end))
-            continue
-        if period.start < first:
-            found.append((bucket, False, period.start, first))
-        found.append((bucket, True, first, last))
-        if last < period.end:
-            found.append((bucket, False, last, period.end))
-    columns = list(zip(*found, strict=True)) or [(), (), (), ()]
-    names = ("piece_buckets", "piece_monthly", "piece_firsts", "piece_ends")
+        exact = _cover(period.start, period.end)
+        wider = min(
+            (_cover(period.start, end) for end in _ceilings(period.end) if end > period.end),
+            key=_rows,
+            default=exact,
+        )
+        if _rows(wider) < _rows(exact):
+            found += [(bucket, *piece, period.end, True) for piece in exact]
+            found += [(bucket, *piece, period.end, False) for piece in wider]
+        else:
+            found += [(bucket, *piece, None, False) for piece in exact]
+    columns = list(zip(*found, strict=True)) or [()] * 6
+    names = ("piece_buckets", "piece_grains", "piece_firsts", "piece_ends", "piece_edges", "piece_if_later")
     return {name: list(column) for name, column in zip(names, columns, strict=True)}
+
+
+RollupGrain = Literal["day", "month", "year"]
+Piece = tuple[RollupGrain, date, date]
+# Rows per day, month or year of rollup, relative: a month has about twice the keys of a day,
+# a year few more than a month (measured on the simulated province).
+_ROWS_PER = {"day": 1, "month": 2, "year": 2}
+
+
+def _cover(start: date, end: date) -> list[Piece]:
+    """[start, end) as ranges of whole years, whole months and days, greedily the largest."""
+    found: list[Piece] = []
+    day = start
+    while day < end:
+        grain: RollupGrain
+        if (day.month, day.day) == (1, 1) and _next_year(day) <= end:
+            grain, following = "year", _next_year(day)
+        elif day.day == 1 and _next_month(day) <= end:
+            grain, following = "month", _next_month(day)
+        else:
+            grain, following = "day", day + timedelta(days=1)
+        if found and found[-1][0] == grain and found[-1][2] == day:
+            found[-1] = (grain, found[-1][1], following)
+        else:
+            found.append((grain, day, following))
+        day = following
+    return found
+
+
+def _ceilings(end: date) -> tuple[date, date]:
+    """The first day of the month and of the year at or after ``end``."""
+    last = end - timedelta(days=1)
+    return _next_month(last), _next_year(last)
+
+
+def _rows(pieces: Sequence[Piece]) -> int:
+    def units(grain: RollupGrain, first: date, upto: date) -> int:
+        if grain == "day":
+            return (upto - first).days
+        months = (upto.year - first.year) * 12 + upto.month - first.month
+        return months if grain == "month" else months // 12
+
+    return sum(_ROWS_PER[grain] * units(grain, first, upto) for grain, first, upto in pieces)
+
+
+def _next_year(day: date) -> date:
+    return date(day.year + 1, 1, 1)
 
 
 def _next_month(day: date) -> date:

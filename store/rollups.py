@@ -1,4 +1,4 @@
-"""Rollups of ``applications`` per local day (and per month), unit, agency, procedure and channel.
+"""Rollups of ``applications`` per local day (and month, and year), unit, agency, procedure and channel.
 
 What one application adds to the rollups is defined once, by the SQL function
 ``rollup_contributions(application, timezone)`` (migration 0010). Ingest changes the rollups
@@ -33,22 +33,27 @@ COUNTERS = (
     "processed",
     "processing_days",
 )
-Table = Literal["rollup_daily", "rollup_monthly"]
-TABLES: tuple[Table, ...] = ("rollup_daily", "rollup_monthly")
+Table = Literal["rollup_daily", "rollup_monthly", "rollup_yearly"]
+TABLES: tuple[Table, ...] = ("rollup_daily", "rollup_monthly", "rollup_yearly")
+# A row's day from a contribution's day: monthly and yearly rows are keyed by their first day.
+FIRST_DAY = {
+    "rollup_daily": "day",
+    "rollup_monthly": "date_trunc('month', day)::date",
+    "rollup_yearly": "date_trunc('year', day)::date",
+}
 
-# Every application's contributions summed per key; monthly rows are keyed by the month's first day.
+# Every application's contributions summed per key.
 _COMPUTE = """
 SELECT {day} AS day, c.unit_code, c.agency_code, c.procedure_code, c.channel, {sums}
   FROM applications a, rollup_contributions(a, %(tz)s) c
  GROUP BY 1, 2, 3, 4, 5
  ORDER BY 1, 2, 3, 4, 5
 """
-_DAY = {"rollup_daily": "c.day", "rollup_monthly": "date_trunc('month', c.day)::date"}
 
 
 def _compute(table: Table) -> sql.Composed:
     return sql.SQL(_COMPUTE).format(
-        day=sql.SQL(_DAY[table]),
+        day=sql.SQL(FIRST_DAY[table]),
         sums=sql.SQL(", ").join(
             sql.SQL("sum(c.{0})::bigint AS {0}").format(sql.Identifier(c)) for c in COUNTERS
         ),
@@ -74,12 +79,14 @@ def stored(conn: Connection, table: Table) -> list[tuple[object, ...]]:
 
 
 def rebuild(conn: Connection, tz: str) -> None:
-    """Replace both rollups by their from-scratch sums, inside the caller's transaction.
+    """Replace the rollups by their from-scratch sums, inside the caller's transaction.
 
     Takes the rollups' locks first, so a concurrent ingest batch waits and then adds its
     delta to the rebuilt rows.
     """
-    conn.execute("LOCK TABLE rollup_daily, rollup_monthly IN EXCLUSIVE MODE")
+    conn.execute(
+        sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.SQL(", ").join(map(sql.Identifier, TABLES)))
+    )
     for table in TABLES:
         conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
         conn.execute(

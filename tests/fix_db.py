@@ -14,6 +14,7 @@ import store
 from ioc.settings import Settings
 from stack import postgres
 from stack.layout import StackConfig
+from store import rollups
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -61,3 +62,9 @@ def migrated(request: pytest.FixtureRequest) -> Iterator[Connection]:
     with store.connect(url, autocommit=True) as conn:
         store.migrate(conn)
         yield conn
+
+
+def empty_store(conn: Connection) -> None:
+    """Delete every event, application and rollup row; the reference data stays."""
+    tables = ("events", "event_ids", "applications", *rollups.TABLES)
+    conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, tables))))

@@ -150,19 +150,27 @@ AROUND = Period(  # from the month before the history to the month after now, wh
     (NOW.date().replace(day=28) + timedelta(days=35)).replace(day=1),
 )
 
+TOMORROW = NOW.date() + timedelta(days=1)
+YEAR_TO_DATE = Period(date(NOW.year, 1, 1), TOMORROW)
+MONTH_TO_DATE = Period(NOW.date().replace(day=1), TOMORROW)
+
 
 @hyp_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(unit=st.sampled_from(UNITS), period=periods | long_periods, chosen=filters | st.just(Filters()))
 @example(unit=PROVINCE, period=AROUND, chosen=Filters())
 @example(unit=PROVINCE, period=AROUND, chosen=Filters(channel="online"))
-def test_every_kpi_equals_the_reference(store_url: str, unit: str, period: Period, chosen: Filters):
+@example(unit=PROVINCE, period=YEAR_TO_DATE, chosen=Filters())  # the yearly rollup, the data ending first
+@example(unit=PROVINCE, period=MONTH_TO_DATE, chosen=Filters(channel="online"))
+@example(unit=PROVINCE, period=Period(YEAR_TO_DATE.start, NOW.date()), chosen=Filters())  # data after the end
+@example(unit=PROVINCE, period=Period(date(NOW.year - 1, 1, 1), YEAR_TO_DATE.end), chosen=Filters())
+def test_every_kpi_equals_the_reference(store_url: str, unit: str, period: Period, chosen: Filters) -> None:
     with store.connect(store_url, autocommit=True) as conn:
         answer = queries.values(conn, CATALOG, unit, period, now=NOW, tz=TZ, filters=chosen)
     expected = compute(EVENTS, FULL, unit, period.start, period.end, now=NOW, filters=chosen)
     assert answer == expected
 
 
-def test_children_of_the_province_equal_the_reference(store_url: str):
+def test_children_of_the_province_equal_the_reference(store_url: str) -> None:
     period = Period(FIRST_DAY, NOW.date())
     with store.connect(store_url, autocommit=True) as conn:
         answer = queries.children_values(conn, CATALOG, PROVINCE, period, now=NOW, tz=TZ)
@@ -173,7 +181,7 @@ def test_children_of_the_province_equal_the_reference(store_url: str):
     assert sum(v["received"].numerator for v in answer.values()) > 100  # the history is not empty
 
 
-def test_the_history_exercises_every_rule():
+def test_the_history_exercises_every_rule() -> None:
     kinds = {e["event_type"] for e in EVENTS}
     assert kinds >= {
         "submitted",
@@ -249,6 +257,27 @@ def test_each_bucket_of_a_series_equals_the_reference(
         assert buckets == []
     for bucket, kpis in answer:
         assert kpis == reference(unit, bucket.start, bucket.end, chosen), bucket
+
+
+def test_a_period_is_read_from_the_fewest_rollup_rows_the_data_allows() -> None:
+    def pieces(*periods: Period) -> list[tuple[Any, ...]]:
+        return list(zip(*queries._pieces(periods).values(), strict=True))
+
+    assert pieces(Period(date(2026, 1, 1), date(2026, 11, 29))) == [
+        # with data from 29 November on: January to October by month, then the days
+        (0, "month", date(2026, 1, 1), date(2026, 11, 1), date(2026, 11, 29), True),
+        (0, "day", date(2026, 11, 1), date(2026, 11, 29), date(2026, 11, 29), True),
+        # without: the year
+        (0, "year", date(2026, 1, 1), date(2027, 1, 1), date(2026, 11, 29), False),
+    ]
+    assert pieces(
+        Period(date(2025, 12, 30), date(2026, 2, 1)), Period(date(2026, 3, 1), date(2026, 3, 3))
+    ) == [
+        (0, "day", date(2025, 12, 30), date(2026, 1, 1), None, False),
+        (0, "month", date(2026, 1, 1), date(2026, 2, 1), None, False),
+        (1, "day", date(2026, 3, 1), date(2026, 3, 3), None, False),  # two days are fewer rows than a month
+    ]
+    assert pieces(Period(date(2026, 3, 4), date(2026, 3, 4))) == []
 
 
 def test_buckets_are_days_weeks_from_monday_and_months_cut_to_the_period() -> None:

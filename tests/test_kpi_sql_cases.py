@@ -23,6 +23,7 @@ from kpi import queries
 from kpi.model import Filters, Period
 from refdata import db as refdata_db
 from tests import test_kpi_reference as cases
+from tests.fix_db import empty_store
 
 Connection = psycopg.Connection[tuple[object, ...]]
 CATALOG = queries.Catalog.of(cases.REFDATA)
@@ -42,7 +43,7 @@ def answered_by_sql(conn: Connection) -> Callable[..., dict[str, Any]]:
     def kpis(*apps: cases.App, unit_code: str = "00001", period=cases.MARCH, now: datetime = cases.AFTER,
              **filters: str) -> dict[str, Any]:  # fmt: skip
         expected = reference_kpis(*apps, unit_code=unit_code, period=period, now=now, **filters)
-        conn.execute("TRUNCATE events, event_ids, applications, rollup_daily, rollup_monthly")
+        empty_store(conn)
         bodies = [e for app in apps for e in app.events]
         random.Random(len(bodies)).shuffle(bodies)
         half = len(bodies) // 2

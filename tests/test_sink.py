@@ -14,6 +14,7 @@ from ingest.fold import StoredEvent, fold
 from ingest.sink import Accepted, DeadLetter, read_states, write_batch
 from store import rollups
 from tests.events import NOW, decoded, event_json
+from tests.fix_db import empty_store
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 Connection = psycopg.Connection[tuple[object, ...]]
@@ -119,7 +120,7 @@ def test_dead_letters_are_kept_once_with_their_reason(migrated: Connection):
 def test_any_order_and_duplication_gives_the_same_state(
     migrated, seed, batch_size, duplicate_share, shuffle_seed
 ):
-    migrated.execute("TRUNCATE events, event_ids, applications, rollup_daily, rollup_monthly")
+    empty_store(migrated)
     bodies = history(12, seed)
     rnd = random.Random(shuffle_seed)
     delivered = bodies + rnd.sample(bodies, int(len(bodies) * duplicate_share))
