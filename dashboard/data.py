@@ -7,10 +7,7 @@ everything it depends on, with ``now`` rounded down to the minute so that every 
 within a minute shares one answer; ingest's data version is part of the cache key, so a new
 batch is seen at once. Redis down: answers come from PostgreSQL, and ``version`` says None.
 
-The whole country is not a unit of the tree: its answers add up those of its provinces
-(numerators and denominators, then ``registry.ratio``); the share of online services with
-applications cannot be added up that way (a procedure counts once nationally) and is "no
-data" there until ``kpi.queries`` answers for the country itself.
+The whole country (``COUNTRY``) is answered by ``kpi.queries`` like any unit, in one query.
 
 Per-process state is only reference data (reloaded every few minutes), the connection pool and
 the Redis clients; nothing another worker needs.
@@ -22,7 +19,6 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
@@ -35,19 +31,16 @@ from alerts.targets import Target
 from dashboard import feed
 from dashboard.errors import DatabaseDown
 from dashboard.pool import Connection, Pool
-from dashboard.reference import COUNTRY, Reference
+from dashboard.reference import Reference
 from ingest.notify import VERSION_KEY
 from ioc.errors import IocError
 from ioc.settings import Settings
-from kpi import queries, registry
+from kpi import queries
 from kpi.cache import Answer, KpiCache
 from kpi.model import Filters, KpiValue, Period
 from refdata import db as refdata_db
 
 Kpis = dict[str, KpiValue]
-NOT_ADDITIVE = frozenset({"services_with_online_apps_rate"})
-PARALLEL = 4  # provinces asked at once for the whole country (the pool's size)
-T = TypeVar("T")
 S = TypeVar("S")
 SETTLED_TTL_S = 60.0
 REFERENCE_TTL_S = 300.0
@@ -145,8 +138,6 @@ class Data:
             return self._settled(
                 ("values", unit, period, filters), lambda: self.values(unit, period, filters, now)
             )
-        if unit == COUNTRY:
-            return add_up(list(self.children(unit, period, filters, now).values()))
         answer = self._ask("values", unit, period, filters, now, {}, self._values(unit, period, filters, now))
         return answer[unit]
 
@@ -154,16 +145,9 @@ class Data:
         """Every KPI of each child of ``unit``, by child code."""
 
         def compute() -> Answer:
-            catalog = self.reference().catalog
-            if unit == COUNTRY:
-                return self._each_province(
-                    lambda conn, code: queries.values(
-                        conn, catalog, code, period, now=now, tz=self.tz, filters=filters
-                    )
-                )
             with self.connection() as conn:
                 return queries.children_values(
-                    conn, catalog, unit, period, now=now, tz=self.tz, filters=filters
+                    conn, self.reference().catalog, unit, period, now=now, tz=self.tz, filters=filters
                 )
 
         return self._ask("children", unit, period, filters, now, {}, compute)
@@ -186,20 +170,12 @@ class Data:
             )
         chosen = queries.buckets(period, grain)
 
-        def one(conn: Connection, code: str) -> list[Kpis]:
-            found = queries.series(
-                conn, self.reference().catalog, code, period, grain, now=now, tz=self.tz, filters=filters
-            )
-            return [kpis for _, kpis in found]
-
         def compute() -> Answer:
-            if unit == COUNTRY:
-                per_province = list(self._each_province(one).values())
-                rows = [add_up([p[i] for p in per_province]) for i in range(len(chosen))]
-            else:
-                with self.connection() as conn:
-                    rows = one(conn, unit)
-            return {b.start.isoformat(): kpis for b, kpis in zip(chosen, rows, strict=True)}
+            with self.connection() as conn:
+                found = queries.series(
+                    conn, self.reference().catalog, unit, period, grain, now=now, tz=self.tz, filters=filters
+                )
+            return {bucket.start.isoformat(): kpis for bucket, kpis in found}
 
         answer = self._ask("series", unit, period, filters, now, {"grain": grain}, compute)
         return [(b, answer.get(b.start.isoformat(), {})) for b in chosen]
@@ -210,19 +186,10 @@ class Data:
         """Every KPI per agency or per procedure within ``unit``."""
 
         def compute() -> Answer:
-            catalog = self.reference().catalog
-
-            def one(conn: Connection, code: str) -> dict[str, Kpis]:
+            with self.connection() as conn:
                 return queries.breakdown(
-                    conn, catalog, code, period, by, now=now, tz=self.tz, filters=filters
+                    conn, self.reference().catalog, unit, period, by, now=now, tz=self.tz, filters=filters
                 )
-
-            if unit != COUNTRY:
-                with self.connection() as conn:
-                    return one(conn, unit)
-            parts = list(self._each_province(one).values())
-            keys = sorted({k for part in parts for k in part})
-            return {k: add_up([part[k] for part in parts if k in part]) for k in keys}
 
         return self._ask("breakdown", unit, period, filters, now, {"by": by}, compute)
 
@@ -246,17 +213,6 @@ class Data:
             self._memo = {k: v for k, v in self._memo.items() if time.monotonic() - v[0] < SETTLED_TTL_S}
             self._memo[key] = (time.monotonic(), answer)
         return answer
-
-    def _each_province(self, ask: Callable[[Connection, str], T]) -> dict[str, T]:
-        """``ask`` for every province, a few at a time on connections of their own."""
-        codes = self.reference().children(COUNTRY)
-
-        def one(code: str) -> T:
-            with self.connection() as conn:
-                return ask(conn, code)
-
-        with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="ioc-kpi") as executor:
-            return dict(zip(codes, executor.map(one, codes), strict=True))
 
     def _values(self, unit: str, period: Period, filters: Filters, now: datetime) -> Callable[[], Answer]:
         def compute() -> Answer:
@@ -304,23 +260,6 @@ class Data:
                     self.settings.redis_url, socket_timeout=0.25, socket_connect_timeout=0.25
                 )
             return self._redis
-
-
-def add_up(parts: list[Kpis]) -> Kpis:
-    """The KPIs of several disjoint scopes together: counts summed, ratios of the sums."""
-    if not parts:
-        return {}
-    total: Kpis = {}
-    for key in parts[0]:
-        numerator = sum(p[key].numerator for p in parts if key in p)
-        if parts[0][key].denominator is None:
-            total[key] = KpiValue(key, numerator, None, numerator)
-        elif key in NOT_ADDITIVE:
-            total[key] = KpiValue(key, 0, 0, None)
-        else:
-            denominator = sum(p[key].denominator or 0 for p in parts if key in p)
-            total[key] = KpiValue(key, numerator, denominator, registry.ratio(numerator, denominator))
-    return total
 
 
 def previous(period: Period) -> Period:

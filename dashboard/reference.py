@@ -13,10 +13,11 @@ from datetime import date
 
 from dashboard.errors import UnknownUnit
 from dashboard.i18n import Lang, t
+from kpi.model import COUNTRY
 from kpi.queries import Catalog
 from refdata.model import Agency, Procedure, ReferenceData, Unit
 
-COUNTRY = "VN"
+__all__ = ["COUNTRY", "Reference"]  # pages name the country through this module
 
 
 @dataclass(frozen=True)

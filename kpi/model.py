@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from fractions import Fraction
 
+COUNTRY = "VN"  # the whole country: every unit of the tree; its children are the provinces
+
 
 @dataclass(frozen=True)
 class Filters:

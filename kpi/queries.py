@@ -28,7 +28,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg.rows import dict_row
 
-from kpi.model import Filters, KpiValue, Period
+from kpi.model import COUNTRY, Filters, KpiValue, Period
 from kpi.registry import ratio
 from refdata.model import Procedure, ReferenceData, Unit
 
@@ -58,9 +58,13 @@ Grouping = Literal["unit", "child", "agency", "procedure"]
 # The applications not settled by a bucket's t (open, or with
 # something at or after t: ``settled_at``) are read one by one: their facts at t are added and
 # their final facts, which the rollups counted, taken out. All in one statement, one snapshot.
+# The country (%(unit)s = %(country)s) is the parent of the units that have none: the provinces.
 _SCOPE = """
 WITH RECURSIVE tree (code, scope) AS (
     SELECT code, CASE WHEN %(by)s = 'child' THEN NULL ELSE code END FROM ref_units WHERE code = %(unit)s
+    UNION ALL
+    SELECT code, CASE WHEN %(by)s = 'unit' THEN %(unit)s ELSE code END
+      FROM ref_units WHERE %(unit)s = %(country)s AND parent_code IS NULL
     UNION ALL
     SELECT u.code, coalesce(t.scope, u.code) FROM ref_units u JOIN tree t ON u.parent_code = t.code
 ),
@@ -271,7 +275,10 @@ SELECT application_id, unit_code, agency_code, procedure_code, received_at, due_
 """
 )
 
-CHILDREN = "SELECT code FROM ref_units WHERE parent_code = %(unit)s ORDER BY code"
+CHILDREN = """
+SELECT code FROM ref_units
+ WHERE parent_code = %(unit)s OR (%(unit)s = %(country)s AND parent_code IS NULL)
+ ORDER BY code"""
 
 
 @dataclass(frozen=True)
@@ -456,6 +463,7 @@ def _params(
 ) -> dict[str, Any]:
     return {
         "unit": unit_code,
+        "country": COUNTRY,
         "by": by,
         "starts": [b[0] for b in bounds],
         "stops": [b[1] for b in bounds],
@@ -492,7 +500,7 @@ def _answer(
             if row["now_scope"] is not None:
                 at_now[row["now_scope"]] = row
     if by == "child":
-        scopes = [str(r[0]) for r in conn.execute(CHILDREN, {"unit": unit_code})]
+        scopes = [str(r[0]) for r in conn.execute(CHILDREN, {"unit": unit_code, "country": COUNTRY})]
     elif by == "unit":
         scopes = [unit_code]
     else:  # the codes that count anywhere: received or resolved in a bucket, open at its t or now
@@ -609,7 +617,7 @@ def _offered(catalog: Catalog, scope: str, unit_code: str, filters: Filters, by:
 
 
 def _offered_by(catalog: Catalog, unit_code: str, filters: Filters) -> frozenset[str]:
-    rank = LEVEL_RANK[catalog.units[unit_code].level]
+    rank = -1 if unit_code == COUNTRY else LEVEL_RANK[catalog.units[unit_code].level]
     return frozenset(
         p.code
         for p in catalog.procedures

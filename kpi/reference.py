@@ -13,7 +13,7 @@ Choices where DOMAIN.md leaves room (the SQL side must make the same ones):
 - *Which unit, agency and procedure.* An application's codes come from its earliest
   ``submitted``, else from its earliest event (as the store does). Its unit decides whether it
   is in the asked unit, which includes every unit below it through parent links (validity dates
-  are not looked at).
+  are not looked at); ``COUNTRY`` includes every unit.
 - *"By t".* An event has happened by an instant ``t`` when ``occurred_at < t``: the state at
   ``t`` is that of the half-open time before it, as periods are half-open (rule 2). "Past the
   deadline" is strictly after it: an end exactly at the effective deadline is on time.
@@ -65,7 +65,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from kpi.model import Filters, KpiValue
+from kpi.model import COUNTRY, Filters, KpiValue
 from kpi.registry import all_kpis, ratio
 from kpi.workdays import WorkCalendar
 from refdata.model import Procedure, ReferenceData, Unit
@@ -111,7 +111,7 @@ def compute(
         msg = f"the period [{start}, {end}) ends before it starts"
         raise ValueError(msg)
     units = {u.code: u for u in refdata.units}
-    if unit_code not in units:
+    if unit_code not in units and unit_code != COUNTRY:
         msg = f"unknown unit {unit_code!r}: not in the reference data"
         raise ValueError(msg)
     calendar = calendar or WorkCalendar(refdata.holidays)
@@ -150,7 +150,7 @@ def compute(
             lambda a: _channel(a) == "online" and _submitted_field(a, "online_level") == "full",
         ),
         _ratio_of("online_resolution_rate", resolved, lambda a: _channel(a) == "online"),
-        _services_with_online_apps(apps, received, units[unit_code], catalog, filters),
+        _services_with_online_apps(apps, received, units.get(unit_code), catalog, filters),
         _ratio_of("on_time_rate", received, lambda a: not _is_late(a, t)),
         _count_of("overdue_open", [a for a in open_now if now > _effective_deadline(a, now)]),
         _count_of(
@@ -383,16 +383,16 @@ def _count_of(key: str, population: list[list[_Event]]) -> KpiValue:
 def _services_with_online_apps(
     apps: list[list[_Event]],
     received: list[list[_Event]],
-    unit: Unit,
+    unit: Unit | None,
     catalog: Mapping[str, Procedure],
     filters: Filters,
 ) -> KpiValue:
-    """Rule 4."""
+    """Rule 4; the country (``unit`` None) offers every online procedure."""
     offered = {
         p.code
         for p in catalog.values()
         if p.online_level in ("full", "partial")
-        and _LEVEL_RANK[p.level] >= _LEVEL_RANK[unit.level]
+        and (unit is None or _LEVEL_RANK[p.level] >= _LEVEL_RANK[unit.level])
         and filters.procedure_code in (None, p.code)
         and filters.sector in (None, p.sector)
     }
@@ -465,6 +465,8 @@ def _satisfaction(received: list[list[_Event]], t: datetime) -> KpiValue:
 
 
 def _descendants(code: str, units: Iterable[Unit]) -> set[str]:
+    if code == COUNTRY:
+        return {unit.code for unit in units}
     children: dict[str, list[str]] = {}
     for unit in units:
         if unit.parent_code is not None:

@@ -33,7 +33,7 @@ import store
 from ingest.consumer import IngestOptions, Ingestor
 from ioc.settings import Settings
 from kpi import queries
-from kpi.model import Filters, Period
+from kpi.model import COUNTRY, Filters, Period
 from kpi.reference import compute, needing_action
 from refdata import db as refdata_db
 from refdata.files import default_dir, read_dir
@@ -129,7 +129,7 @@ def store_url(
 
 
 CATALOG = queries.Catalog.of(FULL)
-UNITS = sorted(IN_PROVINCE)
+UNITS = [*sorted(IN_PROVINCE), COUNTRY]
 FIRST_DAY = (NOW - timedelta(days=DAYS)).date()
 filters = st.builds(
     Filters,
@@ -159,6 +159,7 @@ MONTH_TO_DATE = Period(NOW.date().replace(day=1), TOMORROW)
 @given(unit=st.sampled_from(UNITS), period=periods | long_periods, chosen=filters | st.just(Filters()))
 @example(unit=PROVINCE, period=AROUND, chosen=Filters())
 @example(unit=PROVINCE, period=AROUND, chosen=Filters(channel="online"))
+@example(unit=COUNTRY, period=YEAR_TO_DATE, chosen=Filters())
 @example(unit=PROVINCE, period=YEAR_TO_DATE, chosen=Filters())  # the yearly rollup, the data ending first
 @example(unit=PROVINCE, period=MONTH_TO_DATE, chosen=Filters(channel="online"))
 @example(unit=PROVINCE, period=Period(YEAR_TO_DATE.start, NOW.date()), chosen=Filters())  # data after the end
@@ -168,6 +169,17 @@ def test_every_kpi_equals_the_reference(store_url: str, unit: str, period: Perio
         answer = queries.values(conn, CATALOG, unit, period, now=NOW, tz=TZ, filters=chosen)
     expected = compute(EVENTS, FULL, unit, period.start, period.end, now=NOW, filters=chosen)
     assert answer == expected
+
+
+def test_children_of_the_country_are_the_provinces_and_equal_the_reference(store_url: str) -> None:
+    period = Period(FIRST_DAY, TOMORROW)
+    with store.connect(store_url, autocommit=True) as conn:
+        answer = queries.children_values(conn, CATALOG, COUNTRY, period, now=NOW, tz=TZ)
+    provinces = sorted(u.code for u in FULL.units if u.parent_code is None)
+    assert sorted(answer) == provinces
+    for code in provinces:
+        assert answer[code] == compute(EVENTS, FULL, code, period.start, period.end, now=NOW), code
+    assert answer[PROVINCE]["received"].numerator > 0
 
 
 def test_children_of_the_province_equal_the_reference(store_url: str) -> None:
@@ -206,7 +218,7 @@ def test_the_history_exercises_every_rule() -> None:
 EVENTS_BY_APP: dict[str, list[dict[str, Any]]] = defaultdict(list)
 for _event in EVENTS:
     EVENTS_BY_APP[_event["application_id"]].append(_event)
-SUBTREES = {code: subtree(FULL, code) for code in UNITS}
+SUBTREES = {code: subtree(FULL, code) for code in UNITS} | {COUNTRY: {u.code for u in FULL.units}}
 
 
 def candidates(unit: str, chosen: Filters) -> list[dict[str, Any]]:
