@@ -72,8 +72,7 @@ buckets (bucket, start, stop, t) AS (
     SELECT b.ordinal - 1, b.start, b.stop, b.t
       FROM unnest(%(starts)s::timestamptz[], %(stops)s::timestamptz[], %(ts)s::timestamptz[])
            WITH ORDINALITY AS b (start, stop, t, ordinal)
-),
-span AS (SELECT max(stop) AS stop, min(t) AS t FROM buckets)"""
+)"""
 
 _FILTERS = """
        AND (%(agency)s::text IS NULL OR x.agency_code = %(agency)s)
@@ -84,9 +83,13 @@ _FILTERS = """
 _GROUP = """CASE %(by)s WHEN 'agency' THEN x.agency_code WHEN 'procedure' THEN x.procedure_code
                    ELSE t.scope END"""
 
-# The applications not settled by the earliest t, or open now.
-_CHOSEN = (
-    ",\nchosen AS (\n    SELECT "  # noqa: S608 - literal pieces joined, never input
+# An application's stored range, from its receipt to its settling (open: unbounded), is indexed
+# (migration 0012): the applications a bucket reads are found by the overlap of that range with
+# [t, stop], a superset of those received by t or in the bucket and not settled by t.
+_SPAN = "tstzrange(x.received_at, x.settled_at, '[]')"
+_APPS = (
+    """
+    SELECT """  # noqa: S608 - literal pieces joined, never input
     + _GROUP
     + """ AS scope,
            x.application_id, x.unit_code, x.agency_code, x.procedure_code, x.channel, x.received_at,
@@ -94,25 +97,38 @@ _CHOSEN = (
            x.supplement_requested_at, x.answered_waiting, x.answered_until, x.waiting_since,
            x.application_digitized_at, x.result_digitized_at, x.rating,
            coalesce(p.result_is_document, false) AS document
-      FROM span, applications x
+      FROM applications x
       JOIN tree t ON t.code = x.unit_code AND t.scope IS NOT NULL
       LEFT JOIN ref_procedures p ON p.code = x.procedure_code
-     WHERE x.received_at < greatest(span.stop, %(now)s)
-       AND (x.ended_at IS NULL OR x.settled_at >= span.t)"""
+     WHERE x.received_at IS NOT NULL"""
     + _FILTERS
+)
+
+# Each bucket's applications not settled by its t: received by t or in the bucket.
+_CHOSEN = (
+    """,
+chosen AS (
+    SELECT b.*, a.*
+      FROM buckets b, LATERAL ("""  # noqa: S608 - literal pieces joined, never input
+    + _APPS
     + """
+       AND """
+    + _SPAN
+    + """ && tstzrange(b.t, greatest(b.t, b.stop), '[]')) a
+     WHERE ((a.received_at >= b.start AND a.received_at < b.stop) OR a.received_at < b.t)
+       AND (a.ended_at IS NULL OR a.settled_at >= b.t)
 )"""
 )
 _FACTS = """,
 facts AS (
-    SELECT c.*, b.bucket, b.t,
-           coalesce(c.received_at >= b.start AND c.received_at < b.stop, false) AS received_in,
-           coalesce(c.received_at < b.t AND (c.ended_at IS NULL OR c.ended_at >= b.t), false) AS open_t,
-           late_at(c.supplement_requested_at, c.due_at, c.ended_at, b.t,
+    SELECT c.*,
+           coalesce(c.received_at >= c.start AND c.received_at < c.stop, false) AS received_in,
+           coalesce(c.received_at < c.t AND (c.ended_at IS NULL OR c.ended_at >= c.t), false) AS open_t,
+           late_at(c.supplement_requested_at, c.due_at, c.ended_at, c.t,
                    waited_before(c.supplement_periods, c.answered_waiting, c.answered_until, c.waiting_since,
-                                 least(b.t, c.ended_at))) AS late_t,
+                                 least(c.t, c.ended_at))) AS late_t,
            digitized_at(c.application_digitized_at, c.result_digitized_at, c.ended_at, c.end_kind, c.result,
-                        b.t, c.document) AS digitized_t,
+                        c.t, c.document) AS digitized_t,
            -- the final facts, which the rollups counted for an ended application
            late_at(c.supplement_requested_at, c.due_at, c.ended_at, 'infinity',
                    waited_before(c.supplement_periods, c.answered_waiting, c.answered_until, c.waiting_since,
@@ -120,30 +136,13 @@ facts AS (
            digitized_at(c.application_digitized_at, c.result_digitized_at, c.ended_at, c.end_kind, c.result,
                         'infinity', c.document) AS digitized_final
       FROM chosen c
-"""
-# Each application joins the buckets it is a member of. With several buckets, ``near`` narrows
-# them first: a range of indices, found by binary search with ``width_bucket`` over the sorted
-# starts and t's, from its receipt to its settling, so that the join is on equality. (An array,
-# not a bare generate_series: the planner guesses 10 rows for it rather than 1000, and does not
-# spend seconds on JIT.) With one bucket, the conditions alone decide.
-_NEAR = """
-     CROSS JOIN LATERAL unnest(array(SELECT generate_series(
-           greatest(0, least(width_bucket(c.received_at, %(starts)s::timestamptz[]) - 1,
-                             width_bucket(c.received_at, %(ts)s::timestamptz[]))),
-           coalesce(greatest(width_bucket(c.settled_at, %(starts)s::timestamptz[]),
-                             width_bucket(c.settled_at, %(ts)s::timestamptz[])) - 1,
-                    cardinality(%(starts)s::timestamptz[]) - 1)))) AS near (bucket)
-      JOIN buckets b ON b.bucket = near.bucket AND"""
-_EVERY = """
-      JOIN buckets b ON"""
-_MEMBER = """
-           ((c.received_at >= b.start AND c.received_at < b.stop) OR c.received_at < b.t)
-       AND (c.ended_at IS NULL OR c.settled_at >= b.t)
 )"""
 
-# Rule 3 at now: computed once per group, whatever the buckets. (OFFSET 0 keeps the subquery
-# whole, so that the waiting is computed once per application, not once per use.)
-_AT_NOW = """,
+# Rule 3 at now: computed once per group, whatever the buckets, from the applications of the
+# first bucket whose t is now, else read for now. (OFFSET 0 keeps the subquery whole, so that
+# the waiting is computed once per application, not once per use.)
+_AT_NOW = (
+    """,
 open_at_now AS (
     SELECT w.*, w.due_at + w.waited AS deadline_now,
            %(now)s - w.due_at > w.waited AS overdue,
@@ -151,16 +150,26 @@ open_at_now AS (
       FROM (SELECT c.*,
                    waited_before(c.supplement_periods, c.answered_waiting, c.answered_until, c.waiting_since,
                                  least(%(now)s, c.ended_at)) AS waited
-              FROM chosen c
+              FROM (SELECT * FROM chosen
+                     WHERE bucket = (SELECT min(bucket) FROM buckets WHERE t = %(now)s)
+                    UNION ALL
+                    SELECT NULL, NULL, NULL, NULL, a.*
+                      FROM ("""  # noqa: S608 - literal pieces joined, never input
+    + _APPS
+    + """
+                       AND """
+    + _SPAN
+    + """ && tstzrange(%(now)s, %(now)s, '[]')) a
+                     WHERE NOT EXISTS (SELECT FROM buckets WHERE t = %(now)s)) c
              WHERE c.received_at < %(now)s AND (c.ended_at IS NULL OR c.ended_at >= %(now)s)
             OFFSET 0) w
 )"""
+)
 
 
-def _counts(join: str) -> str:
-    return (
-        _SCOPE  # noqa: S608 - literal pieces joined, never input
-        + """,
+COUNTS = (
+    _SCOPE  # noqa: S608 - literal pieces joined, never input
+    + """,
 last_day AS (SELECT max(day) AS day FROM rollup_daily),
 pieces (bucket, grain, first, upto) AS (
     SELECT p.bucket, p.grain, p.first, p.upto
@@ -181,8 +190,8 @@ rolled AS (
 ),
 from_rollups AS (
     SELECT """
-        + _GROUP
-        + """ AS scope, x.bucket,
+    + _GROUP
+    + """ AS scope, x.bucket,
            sum(x.received) AS received,
            sum(x.received) FILTER (WHERE x.channel = 'online') AS received_online,
            sum(x.received) FILTER (WHERE x.channel = 'in_person') AS received_in_person,
@@ -211,16 +220,14 @@ from_rollups AS (
       JOIN tree t ON t.code = x.unit_code AND t.scope IS NOT NULL
       LEFT JOIN ref_procedures p ON p.code = x.procedure_code
      WHERE true"""
-        + _FILTERS
-        + """
+    + _FILTERS
+    + """
      GROUP BY 1, 2
 )"""
-        + _CHOSEN
-        + _FACTS
-        + join
-        + _MEMBER
-        + _AT_NOW
-        + """,
+    + _CHOSEN
+    + _FACTS
+    + _AT_NOW
+    + """,
 from_unsettled AS (
     SELECT scope, bucket,
            count(*) FILTER (WHERE received_in AND NOT late_t)
@@ -253,10 +260,8 @@ SELECT r.*, u.*, n.*, coalesce(r.scope, u.scope) AS scope, coalesce(r.bucket, u.
   FULL JOIN from_unsettled u ON u.scope = r.scope AND u.bucket = r.bucket
   FULL JOIN at_now n ON n.now_scope = coalesce(r.scope, u.scope)
 """
-    )
+)
 
-
-COUNTS = {False: _counts(_EVERY), True: _counts(_NEAR)}  # by whether there are several buckets
 
 # Rule 3 at now: the open applications overdue or due within 24 h, most overdue first.
 ACTIONS = (
@@ -494,7 +499,7 @@ def _answer(
     counts: dict[tuple[str, int], dict[str, int | list[str]]] = {}
     at_now: dict[str, dict[str, Any]] = {}
     with _quick(conn), conn.cursor(row_factory=dict_row) as cur:
-        for row in cur.execute(COUNTS[len(periods) > 1], params):
+        for row in cur.execute(COUNTS, params):
             if row["scope"] is not None:
                 counts[row["scope"], row["bucket"]] = _settle(row)
             if row["now_scope"] is not None:
