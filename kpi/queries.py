@@ -119,14 +119,19 @@ chosen AS (
        AND (a.ended_at IS NULL OR a.settled_at >= b.t)
 )"""
 )
-_FACTS = """,
-facts AS (
+
+# The bucket whose applications give the counts at now: the first whose t is now, if any.
+_NOW_BUCKET = "(SELECT min(bucket) FROM buckets WHERE t = %(now)s)"
+_FACTS = (
+    ",\nfacts AS ("  # noqa: S608 - literal pieces joined, never input
+    + """
     SELECT c.*,
            coalesce(c.received_at >= c.start AND c.received_at < c.stop, false) AS received_in,
            coalesce(c.received_at < c.t AND (c.ended_at IS NULL OR c.ended_at >= c.t), false) AS open_t,
-           late_at(c.supplement_requested_at, c.due_at, c.ended_at, c.t,
-                   waited_before(c.supplement_periods, c.answered_waiting, c.answered_until, c.waiting_since,
-                                 least(c.t, c.ended_at))) AS late_t,
+           late_at(c.supplement_requested_at, c.due_at, c.ended_at, c.t, c.waited_t) AS late_t,
+           c.bucket = """
+    + _NOW_BUCKET
+    + """ AS at_now,
            digitized_at(c.application_digitized_at, c.result_digitized_at, c.ended_at, c.end_kind, c.result,
                         c.t, c.document) AS digitized_t,
            -- the final facts, which the rollups counted for an ended application
@@ -135,14 +140,20 @@ facts AS (
                                  c.ended_at)) AS late_final,
            digitized_at(c.application_digitized_at, c.result_digitized_at, c.ended_at, c.end_kind, c.result,
                         'infinity', c.document) AS digitized_final
-      FROM chosen c
+      FROM (SELECT c.*,
+                   waited_before(c.supplement_periods, c.answered_waiting, c.answered_until, c.waiting_since,
+                                 least(c.t, c.ended_at)) AS waited_t
+              FROM chosen c
+            OFFSET 0) c
 )"""
+)
 
-# Rule 3 at now: computed once per group, whatever the buckets, from the applications of the
-# first bucket whose t is now, else read for now. (OFFSET 0 keeps the subquery whole, so that
-# the waiting is computed once per application, not once per use.)
-_AT_NOW = (
-    """,
+
+# Rule 3 at now, per application: its waiting so far, whether it is overdue or due within 24 h.
+# (OFFSET 0 keeps the subquery whole, so that the waiting is computed once per application.)
+def _open_at_now(source: str) -> str:
+    return (
+        """,
 open_at_now AS (
     SELECT w.*, w.due_at + w.waited AS deadline_now,
            %(now)s - w.due_at > w.waited AS overdue,
@@ -150,20 +161,24 @@ open_at_now AS (
       FROM (SELECT c.*,
                    waited_before(c.supplement_periods, c.answered_waiting, c.answered_until, c.waiting_since,
                                  least(%(now)s, c.ended_at)) AS waited
-              FROM (SELECT * FROM chosen
-                     WHERE bucket = (SELECT min(bucket) FROM buckets WHERE t = %(now)s)
-                    UNION ALL
-                    SELECT NULL, NULL, NULL, NULL, a.*
-                      FROM ("""  # noqa: S608 - literal pieces joined, never input
+              FROM ("""  # noqa: S608 - literal pieces joined, never input
+        + source
+        + """) c
+             WHERE c.received_at < %(now)s AND (c.ended_at IS NULL OR c.ended_at >= %(now)s)
+            OFFSET 0) w
+)"""
+    )
+
+
+# Without one, the applications open at now are read for themselves.
+_AT_NOW = _open_at_now(
+    """SELECT a.* FROM ("""  # noqa: S608 - literal pieces joined, never input
     + _APPS
     + """
                        AND """
     + _SPAN
     + """ && tstzrange(%(now)s, %(now)s, '[]')) a
-                     WHERE NOT EXISTS (SELECT FROM buckets WHERE t = %(now)s)) c
-             WHERE c.received_at < %(now)s AND (c.ended_at IS NULL OR c.ended_at >= %(now)s)
-            OFFSET 0) w
-)"""
+                     WHERE NOT EXISTS (SELECT FROM buckets WHERE t = %(now)s)"""
 )
 
 
@@ -244,12 +259,20 @@ from_unsettled AS (
            count(*) FILTER (WHERE open_t) AS open,
            count(*) FILTER (WHERE open_t AND channel = 'online') AS open_online,
            count(*) FILTER (WHERE open_t AND channel = 'in_person') AS open_in_person,
-           count(*) FILTER (WHERE open_t AND channel = 'postal') AS open_postal
+           count(*) FILTER (WHERE open_t AND channel = 'postal') AS open_postal,
+           count(*) FILTER (WHERE open_t AND at_now AND %(now)s - due_at > waited_t) AS overdue_open,
+           count(*) FILTER (WHERE open_t AND at_now AND %(now)s - due_at <= waited_t
+                                  AND %(due_soon)s - due_at >= waited_t) AS due_soon_open
       FROM facts
      GROUP BY scope, bucket
 ),
 at_now AS (
-    SELECT scope AS now_scope,
+    SELECT scope AS now_scope, overdue_open, due_soon_open
+      FROM from_unsettled WHERE bucket = """
+    + _NOW_BUCKET
+    + """
+    UNION ALL
+    SELECT scope,
            count(*) FILTER (WHERE overdue) AS overdue_open,
            count(*) FILTER (WHERE due_soon) AS due_soon_open
       FROM open_at_now
@@ -265,9 +288,9 @@ SELECT r.*, u.*, n.*, coalesce(r.scope, u.scope) AS scope, coalesce(r.bucket, u.
 
 # Rule 3 at now: the open applications overdue or due within 24 h, most overdue first.
 ACTIONS = (
-    _SCOPE
+    _SCOPE  # noqa: S608 - literal pieces joined, never input
     + _CHOSEN
-    + _AT_NOW
+    + _open_at_now("SELECT * FROM chosen")
     + """
 SELECT application_id, unit_code, agency_code, procedure_code, received_at, due_at,
        deadline_now AS deadline,
