@@ -1,45 +1,54 @@
-"""The operator view's callbacks: drill, render, poll, export.
+"""The operator view's callbacks: drill, the map update, the trend, the breakdowns, poll, export.
 
-- ``drill``: a click on a unit of the map (one with units below it) or on the breadcrumb sets
-  the unit;
-- ``render``: every filter, the unit and the data version give the map's values (a ``Patch``;
-  a new map only by URL when the drill changed the level), the ranked table, the trend, the
-  breakdowns, the breadcrumb, and the URL's query string (so a link reproduces the view);
+- ``drill``: a click on a unit of the map (one with units below it) sets the unit; in the
+  browser, ``BACK_UP``: a click on the breadcrumb;
+- ``update_map`` (the map update): the view's state and the data version give the map's values
+  (a ``Patch``; a new map only by URL when the drill changed the map's parent unit), the ranked
+  table, the breadcrumb, the title, the URL's query string (so a link reproduces the view) and the
+  agency filter's options: all from one KPI of the map's units, nothing else;
+- ``update_trend`` and ``update_by_agency`` / ``update_by_procedure``: the KPI's trend and its top
+  agencies and procedures, each its own callback so that the browser asks for them in parallel
+  and the map never waits for them (a year's trend on a large store takes seconds). The map
+  update is registered first: the browser sends it first, so a busy worker pool starts it first;
+- every part shows its own message when the unit is unknown or the database is down;
 - ``poll``: a cheap timer that reads ingest's data version and changes the version store (which
-  triggers ``render``) only when it moved; ten times slower while Redis is down;
-- ``export``: the table as shown (its rows in their current order, values as displayed) as CSV.
+  triggers the parts above) only when it moved since the page was built or last updated; ten
+  times slower while Redis is down;
+- ``export``: the table as shown (its rows in their current order, values as displayed) as CSV;
+- in the browser, ``SORT_BY``: a click on a column's header sorts the table by it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 import dash
-from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash import ALL, Input, Output, State, html, no_update
 from dash.dcc.express import send_string
 
 from dashboard import i18n
 from dashboard.data import Data, Kpis
-from dashboard.errors import DatabaseDown, UnknownUnit
+from dashboard.errors import DatabaseDown, DatabaseFailed, UnknownUnit
 from dashboard.goals import Goal, goal_for, plotted
 from dashboard.i18n import Lang
 from dashboard.maps import Maps
 from dashboard.reference import COUNTRY, Reference
 from dashboard.view_state import DEFAULT_KPI, ViewState
 from ioc.settings import Settings
-from kpi import registry
+from kpi import queries, registry
 from kpi.model import Period
 from kpi.queries import Grain
 from layouts import figures, ids, table
 from layouts import operator as operator_layout
-from layouts.common import database_message, message
+from layouts.common import message
 from refdata.model import Agency
 
 TOP_BREAKDOWN = 15
+T = TypeVar("T")
 
 
 def page(data: Data, maps: Maps, settings: Settings, params: dict[str, str], lang: Lang) -> Any:
@@ -53,6 +62,7 @@ def page(data: Data, maps: Maps, settings: Settings, params: dict[str, str], lan
         agencies=agencies_for(reference, state.unit),
         procedures=reference.procedures(),
         poll_ms=settings.poll_ms,
+        version=data.version(),
     )
 
 
@@ -74,8 +84,85 @@ def agencies_for(reference: Reference, unit: str) -> list[Agency]:
     return reference.agencies_in(unit)
 
 
-def agency_options(reference: Reference, unit: str) -> list[dict[str, str]]:
-    return [{"label": a.name, "value": a.code} for a in agencies_for(reference, unit)]
+# -- what every part starts from ---------------------------------------------------------------
+
+
+def view_inputs() -> dict[str, Input]:
+    """What every part of the view follows: the filters, the unit and the data version."""
+    return {
+        "period": Input(ids.OP_PERIOD, "value"),
+        "start": Input(ids.OP_DATES, "start_date"),
+        "end": Input(ids.OP_DATES, "end_date"),
+        "kpi": Input(ids.OP_KPI, "value"),
+        "agency": Input(ids.OP_AGENCY, "value"),
+        "procedure": Input(ids.OP_PROCEDURE, "value"),
+        "channel": Input(ids.OP_CHANNEL, "value"),
+        "unit": Input(ids.OP_UNIT, "data"),
+        "version": Input(ids.OP_VERSION, "data"),
+    }
+
+
+def view_state(view: Mapping[str, Any], lang: str | None, sort: str | None = None) -> ViewState:
+    """The state the controls show (``view``: the values of ``view_inputs``)."""
+    params = {
+        "period": view["period"] or "",
+        "from": (view["start"] or "")[:10],
+        "to": (view["end"] or "")[:10],
+        "kpi": view["kpi"] or "",
+        "agency": view["agency"] or "",
+        "procedure": view["procedure"] or "",
+        "channel": view["channel"] or "",
+        "unit": view["unit"] or "",
+        "sort": sort or "",
+        "lang": lang or "",
+    }
+    return ViewState.from_params({k: v for k, v in params.items() if v})
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A part's question: the state, its unit checked, the days it covers at this minute."""
+
+    state: ViewState
+    reference: Reference
+    now: datetime
+    period: Period
+
+
+def asked(data: Data, state: ViewState) -> Asked:
+    """``UnknownUnit`` for a unit not in force, ``DatabaseDown`` without the database."""
+    reference = data.reference()
+    reference.check(state.unit)
+    now = data.now()
+    return Asked(state, reference, now, state.resolved_period(now.date()))
+
+
+def shielded(lang: Lang, compute: Callable[[], T], instead: Callable[[str, str], T]) -> T:
+    """``compute()``, or ``instead(text, kind)`` saying why it cannot be shown (never a Dash error)."""
+    try:
+        return compute()
+    except UnknownUnit as exc:
+        return instead(i18n.t("unknown_unit", lang, code=exc.code), "warning")
+    except DatabaseDown as exc:
+        return instead(i18n.t("db_error" if isinstance(exc, DatabaseFailed) else "db_down", lang), "danger")
+
+
+# -- the map update: map, ranked table, breadcrumb, title, URL ---------------------------------
+
+MAP_PARTS = (
+    "map",
+    "parent",
+    "note",
+    "table",
+    "rows",
+    "breadcrumb",
+    "title",
+    "message",
+    "search",
+    "lang_href",
+    "dates_hidden",
+    "agencies",
+)
 
 
 @dataclass(frozen=True)
@@ -90,55 +177,54 @@ class Row:
     volume: int
 
 
-def render(
+def map_update(
     data: Data, maps: Maps, state: ViewState, shown_parent: str | None, search: str | None
-) -> tuple[Any, ...]:
-    """Every output of the view for ``state`` (see ``register`` for their order)."""
-    lang = state.lang
-    try:
-        reference = data.reference()
-        reference.check(state.unit)
-        parent = map_parent(reference, state.unit)
-        unit_map = maps.of(parent)
-        now = data.now()
-        period = state.resolved_period(now.date())
-        filters = state.filters()
-        targets = data.targets()
-        children = data.children(parent, period, filters, now)
-        values = {code: kpis[state.kpi].value for code, kpis in children.items() if state.kpi in kpis}
-        goal = goal_for(targets, state.kpi, None, unit_map.level)
-        patch = figures.map_geometry_patch(unit_map) if parent != shown_parent else dash.Patch()
-        patch = figures.map_patch(unit_map, state.kpi, values, goal, lang, patch=patch)
-        rows = ranked(reference, targets, state.kpi, children, unit_map.level)
-        empty_note = data.latest_event_at() is None
-        series = trend_figure(data, state, period, now=now, reference=reference, targets=targets)
-        by_agency = breakdown_figure(data, state, period, now=now, by="agency", reference=reference)
-        by_procedure = breakdown_figure(data, state, period, now=now, by="procedure", reference=reference)
-    except UnknownUnit as exc:
-        return (*(no_update,) * 10, message(i18n.t("unknown_unit", lang, code=exc.code)), *(no_update,) * 4)
-    except DatabaseDown as exc:
-        return (*(no_update,) * 10, database_message(exc, lang), *(no_update,) * 4)
-    chain = [(code, reference.name(code, lang)) for code in reference.ancestors(state.unit)]
-    shown_rows = table.ordered([row.__dict__ for row in rows], state.sort)
-    query = state.query()
-    title = i18n.t("children_of", lang, unit=reference.name(parent, lang))
-    return (
-        patch,
-        parent,
-        map_note(state.kpi, goal, unit_map.samples, lang) if unit_map.codes else i18n.t("no_geometry", lang),
-        table.table(shown_rows, state.kpi, lang, state.sort),
-        shown_rows,
-        series,
-        by_agency,
-        by_procedure,
-        operator_layout.breadcrumb(chain),
-        title,
-        message(i18n.t("no_data_yet", lang), kind="info") if empty_note else [],
-        query if query != (search or "") else no_update,
-        state.query(lang="vi" if lang == "en" else "en") or "/",
-        state.period != "custom",
-        agency_options(reference, state.unit) if parent != shown_parent else no_update,
+) -> dict[str, Any]:
+    """Every part of ``MAP_PARTS`` for ``state``: from one KPI of the map's units only."""
+    return shielded(
+        state.lang,
+        lambda: _map_parts(data, maps, asked(data, state), shown_parent, search),
+        lambda text, kind: dict.fromkeys(MAP_PARTS, no_update) | {"message": message(text, kind=kind)},
     )
+
+
+def _map_parts(
+    data: Data, maps: Maps, view: Asked, shown_parent: str | None, search: str | None
+) -> dict[str, Any]:
+    """The parts, all plain data (the patch too) but for a message: see ``layouts.plain``."""
+    state, reference, lang = view.state, view.reference, view.state.lang
+    parent = map_parent(reference, state.unit)
+    unit_map = maps.of(parent)
+    targets = data.targets()
+    children = data.children(parent, view.period, state.filters(), view.now, kpi=state.kpi)
+    values = {code: kpis[state.kpi].value for code, kpis in children.items() if state.kpi in kpis}
+    goal = goal_for(targets, state.kpi, None, unit_map.level)
+    patch = figures.map_geometry_patch(unit_map) if parent != shown_parent else dash.Patch()
+    ranks = ranked(reference, targets, state.kpi, children, unit_map.level)
+    rows = table.ordered([row.__dict__ for row in ranks], state.sort)
+    chain = [(code, reference.name(code, lang)) for code in reference.ancestors(state.unit)]
+    note = (
+        map_note(state.kpi, goal, unit_map.samples, lang) if unit_map.codes else i18n.t("no_geometry", lang)
+    )
+    query = state.query()
+    return {
+        "map": figures.map_patch(unit_map, state.kpi, values, goal, lang, patch=patch).to_plotly_json(),
+        "parent": parent,
+        "note": note,
+        "table": table.table(rows, state.kpi, lang, state.sort),
+        "rows": rows,
+        "breadcrumb": operator_layout.breadcrumb(chain),
+        "title": i18n.t("children_of", lang, unit=reference.name(parent, lang)),
+        "message": [] if data.has_events() else message(i18n.t("no_data_yet", lang), kind="info"),
+        "search": query if query != (search or "") else no_update,
+        "lang_href": state.query(lang="vi" if lang == "en" else "en") or "/",
+        "dates_hidden": state.period != "custom",
+        "agencies": (
+            operator_layout.agency_options(agencies_for(reference, state.unit))
+            if parent != shown_parent
+            else no_update
+        ),
+    }
 
 
 def ranked(
@@ -185,71 +271,6 @@ def shown(kpi: str, value: Fraction | int | None) -> float | None:
     return (rounded if scaled >= 0 else -rounded) / factor
 
 
-def grain_of(state: ViewState, period: Period) -> tuple[Period, Grain]:
-    """The trend's buckets: days for up to a month (today and this week: the last 14 days)."""
-    days = (period.end - period.start).days
-    if state.period in ("today", "week"):
-        return Period(period.end - timedelta(days=14), period.end), "day"
-    if days <= 62:
-        return period, "day"
-    if days <= 190:
-        return period, "week"
-    return period, "month"
-
-
-def trend_figure(
-    data: Data, state: ViewState, period: Period, *, now: Any, reference: Reference, targets: Sequence[Any]
-) -> Any:
-    lang = state.lang
-    span, grain = grain_of(state, period)
-    found = data.series(state.unit, span, grain, state.filters(), now)
-    kpi = state.kpi
-    points: list[float | None] = []
-    texts: list[str] = []
-    labels: list[str] = []
-    for bucket, kpis in found:
-        value = kpis[kpi].value if kpi in kpis else None
-        points.append(float(plotted(kpi, value)) if value is not None else None)
-        texts.append(i18n.kpi_value(kpi, value, lang))
-        labels.append(_bucket_label(bucket.start, grain, lang))
-    if all(p is None for p in points):
-        return figures.empty(i18n.t("no_data", lang))
-    level = None if state.unit == COUNTRY else reference.units[state.unit].level
-    goal = goal_for(targets, kpi, None if state.unit == COUNTRY else state.unit, level)
-    title = f"{i18n.kpi_name(kpi, lang)} — {reference.name(state.unit, lang)}"
-    return figures.trend(labels, points, texts, goal, title=title, lang=lang)
-
-
-def breakdown_figure(
-    data: Data, state: ViewState, period: Period, *, now: Any, by: Any, reference: Reference
-) -> Any:
-    lang = state.lang
-    found = data.breakdown(state.unit, period, by, state.filters(), now)
-    kpi = state.kpi
-    entries = []
-    for code, kpis in found.items():
-        item = kpis.get(kpi)
-        if item is None or item.value is None:
-            continue
-        volume = item.denominator if item.denominator is not None else item.numerator
-        name = reference.agency_name(code) if by == "agency" else reference.procedure_name(code)
-        entries.append((volume, name, item.value))
-    title = i18n.t("by_agency" if by == "agency" else "by_procedure", lang)
-    if not entries:
-        return html.Div(
-            [html.H3(title, className="bar-title"), html.P(i18n.t("no_data", lang), className="no-data")],
-            className="bar-list",
-        )
-    entries.sort(key=lambda e: -e[0])
-    top = sorted(entries[:TOP_BREAKDOWN], key=lambda e: -float(e[2]))
-    return figures.bar_list(
-        [_short(name) for _, name, _ in top],
-        [float(plotted(kpi, value)) for _, _, value in top],
-        [i18n.kpi_value(kpi, value, lang) for _, _, value in top],
-        title=title,
-    )
-
-
 def map_note(kpi: str, goal: Goal | None, samples: bool, lang: Lang) -> str:
     parts = [
         i18n.t("coloured_by_target", lang, target=i18n.kpi_value(kpi, goal.value, lang))
@@ -262,16 +283,49 @@ def map_note(kpi: str, goal: Goal | None, samples: bool, lang: Lang) -> str:
     return " · ".join(parts)
 
 
-def drilled(reference: Reference, current: str, trigger: Any, click: dict[str, Any] | None) -> str | None:
-    """The unit to show after a click, or None to stay."""
-    if isinstance(trigger, dict) and trigger.get("type") == ids.OP_CRUMB:
-        return str(trigger["unit"])
-    if trigger == ids.OP_MAP and click and click.get("points"):
-        point = click["points"][0]
-        code = point.get("location") or point.get("customdata")
-        if code and code in reference.units and reference.children(str(code)):
-            return str(code)
-    return None
+# -- the trend ------------------------------------------------------------------------------------
+
+
+def trend_update(data: Data, state: ViewState) -> Any:
+    """The KPI of the unit over time, with its target: a figure, or one saying why not."""
+    return shielded(
+        state.lang,
+        lambda: trend_figure(data, asked(data, state)),
+        lambda text, _: figures.empty(text),
+    )
+
+
+def grain_of(state: ViewState, period: Period) -> tuple[Period, Grain]:
+    """The trend's buckets: days for up to a month (today and this week: the last 14 days)."""
+    days = (period.end - period.start).days
+    if state.period in ("today", "week"):
+        return Period(period.end - timedelta(days=14), period.end), "day"
+    if days <= 62:
+        return period, "day"
+    if days <= 190:
+        return period, "week"
+    return period, "month"
+
+
+def trend_figure(data: Data, view: Asked) -> Any:
+    state, lang, kpi = view.state, view.state.lang, view.state.kpi
+    span, grain = grain_of(state, view.period)
+    found = data.series(state.unit, span, grain, state.filters(), view.now, kpi=kpi)
+    points: list[float | None] = []
+    texts: list[str] = []
+    labels: list[str] = []
+    for bucket, kpis in found:
+        value = kpis[kpi].value if kpi in kpis else None
+        points.append(float(plotted(kpi, value)) if value is not None else None)
+        texts.append(i18n.kpi_value(kpi, value, lang))
+        labels.append(_bucket_label(bucket.start, grain, lang))
+    if all(p is None for p in points):
+        return figures.empty(i18n.t("no_data", lang))
+    unit = None if state.unit == COUNTRY else state.unit
+    level = view.reference.units[state.unit].level if unit else None
+    goal = goal_for(data.targets(), kpi, unit, level)
+    title = f"{i18n.kpi_name(kpi, lang)} — {view.reference.name(state.unit, lang)}"
+    return figures.trend(labels, points, texts, goal, title=title, lang=lang)
 
 
 def _bucket_label(start: date, grain: Grain, lang: Lang) -> str:
@@ -280,8 +334,94 @@ def _bucket_label(start: date, grain: Grain, lang: Lang) -> str:
     return f"{start:%d/%m}" if lang == "vi" else f"{start:%m-%d}"
 
 
+# -- the breakdowns -------------------------------------------------------------------------------
+
+
+def breakdown_update(data: Data, state: ViewState, by: queries.Breakdown) -> Any:
+    """The KPI of the unit's top agencies or procedures (by volume), or why they cannot be shown."""
+    return shielded(
+        state.lang,
+        lambda: breakdown_list(data, asked(data, state), by),
+        lambda text, _: _breakdown_note(by, text, state.lang),
+    )
+
+
+def breakdown_list(data: Data, view: Asked, by: queries.Breakdown) -> Any:
+    state, lang, kpi = view.state, view.state.lang, view.state.kpi
+    found = data.breakdown(state.unit, view.period, by, state.filters(), view.now, kpi=kpi)
+    entries = []
+    for code, kpis in found.items():
+        item = kpis.get(kpi)
+        if item is not None and item.value is not None:
+            entries.append(
+                (item.denominator if item.denominator is not None else item.numerator, code, item.value)
+            )
+    if not entries:
+        return _breakdown_note(by, i18n.t("no_data", lang), lang)
+    entries.sort(key=lambda e: -e[0])
+    top = sorted(entries[:TOP_BREAKDOWN], key=lambda e: -float(e[2]))
+    name = view.reference.agency_name if by == "agency" else view.reference.procedure_name
+    return figures.bar_list(
+        [_short(name(code)) for _, code, _ in top],
+        [float(plotted(kpi, value)) for _, _, value in top],
+        [i18n.kpi_value(kpi, value, lang) for _, _, value in top],
+        title=_breakdown_title(by, lang),
+    )
+
+
+def _breakdown_title(by: queries.Breakdown, lang: Lang) -> str:
+    return i18n.t("by_agency" if by == "agency" else "by_procedure", lang)
+
+
+def _breakdown_note(by: queries.Breakdown, text: str, lang: Lang) -> html.Div:
+    """The breakdown's title and, in place of its bars, why there are none."""
+    return html.Div(
+        [html.H3(_breakdown_title(by, lang), className="bar-title"), html.P(text, className="no-data")],
+        className="bar-list",
+    )
+
+
 def _short(name: str, limit: int = 48) -> str:
     return name if len(name) <= limit else f"{name[: limit - 1]}…"
+
+
+# -- drill-down ------------------------------------------------------------------------------------
+
+
+def drilled(reference: Reference, click: dict[str, Any] | None) -> str | None:
+    """The unit a click on the map drills into (one with units below it), or None to stay."""
+    if not click or not click.get("points"):
+        return None
+    point = click["points"][0]
+    code = point.get("location") or point.get("customdata")
+    if code and code in reference.units and reference.children(str(code)):
+        return str(code)
+    return None
+
+
+# -- registration ----------------------------------------------------------------------------------
+
+LANG = State(ids.LANG, "data")
+
+
+def on_click(key: str, result: str) -> str:
+    """A clientside callback of pattern-matched buttons: ``result`` (JavaScript of ``value``, the
+    clicked button's ``key`` in its ID, and ``current``, the state) after a click; no update when
+    the renderer calls it for new buttons (every map update replaces the table and the breadcrumb).
+    In the browser, not on the server: there, that call's "no update" could arrive after a click's
+    answer and swallow it (a busy page lost clicks) and cost a request on every map update."""
+    return f"""function(clicks, current) {{
+    var context = window.dash_clientside.callback_context;
+    var value = (context.triggered_id || {{}})["{key}"];
+    if (!value || !context.triggered.some(function(t) {{ return t.value; }})) {{
+        return window.dash_clientside.no_update;
+    }}
+    return {result};
+}}"""
+
+
+SORT_BY = on_click("column", "current === value ? '-' + value : value")  # ascending, then descending
+BACK_UP = on_click("unit", "value === current ? window.dash_clientside.no_update : value")  # breadcrumb
 
 
 def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict[str, Any]:
@@ -290,78 +430,67 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
     @app.callback(
         Output(ids.OP_UNIT, "data"),
         Input(ids.OP_MAP, "clickData"),
-        Input({"type": ids.OP_CRUMB, "unit": ALL}, "n_clicks"),
         State(ids.OP_UNIT, "data"),
         prevent_initial_call=True,
     )
-    def drill(click: dict[str, Any] | None, _: list[int | None], current: str) -> Any:
-        if not ctx.triggered or not ctx.triggered[0].get("value"):
-            return no_update
+    def drill(click: dict[str, Any] | None, current: str) -> Any:
         try:
-            target = drilled(data.reference(), current, ctx.triggered_id, click)
+            target = drilled(data.reference(), click)
         except DatabaseDown:
             return no_update
         return target if target is not None and target != current else no_update
 
-    @app.callback(
-        Output(ids.OP_MAP, "figure"),
-        Output(ids.OP_MAP_PARENT, "data"),
-        Output(ids.OP_MAP_NOTE, "children"),
-        Output(ids.OP_TABLE, "children"),
-        Output(ids.OP_ROWS, "data"),
-        Output(ids.OP_SERIES, "figure"),
-        Output(ids.OP_BY_AGENCY, "children"),
-        Output(ids.OP_BY_PROCEDURE, "children"),
-        Output(ids.OP_BREADCRUMB, "children"),
-        Output(ids.OP_TITLE, "children"),
-        Output(ids.OP_MESSAGE, "children"),
-        Output(ids.URL, "search"),
-        Output(ids.LANG_SWITCH, "href"),
-        Output(ids.OP_DATES_WRAP, "hidden"),
-        Output(ids.OP_AGENCY, "options"),
-        Input(ids.OP_PERIOD, "value"),
-        Input(ids.OP_DATES, "start_date"),
-        Input(ids.OP_DATES, "end_date"),
-        Input(ids.OP_KPI, "value"),
-        Input(ids.OP_AGENCY, "value"),
-        Input(ids.OP_PROCEDURE, "value"),
-        Input(ids.OP_CHANNEL, "value"),
-        Input(ids.OP_UNIT, "data"),
-        Input(ids.OP_SORT_STATE, "data"),
-        Input(ids.OP_VERSION, "data"),
-        State(ids.OP_MAP_PARENT, "data"),
-        State(ids.URL, "search"),
-        State(ids.LANG, "data"),
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        BACK_UP,
+        Output(ids.OP_UNIT, "data", allow_duplicate=True),
+        Input({"type": ids.OP_CRUMB, "unit": ALL}, "n_clicks"),
+        State(ids.OP_UNIT, "data"),
+        prevent_initial_call=True,
     )
-    def render_view(  # noqa: PLR0917 - Dash passes a callback's inputs by position
-        period: str | None,
-        start: str | None,
-        end: str | None,
-        kpi: str | None,
-        agency: str | None,
-        procedure: str | None,
-        channel: str | None,
-        unit: str | None,
-        sort: str | None,
-        _version: Any,
-        shown_parent: str | None,
-        search: str | None,
-        lang: str | None,
-    ) -> tuple[Any, ...]:
-        params = {
-            "period": period or "",
-            "from": (start or "")[:10],
-            "to": (end or "")[:10],
-            "kpi": kpi or "",
-            "agency": agency or "",
-            "procedure": procedure or "",
-            "channel": channel or "",
-            "unit": unit or "",
-            "sort": sort or "",
-            "lang": lang or "",
-        }
-        state = ViewState.from_params({k: v for k, v in params.items() if v})
-        return render(data, maps, state, shown_parent, search)
+
+    @app.callback(  # first: the browser sends it before the slower parts
+        output={
+            "map": Output(ids.OP_MAP, "figure"),
+            "parent": Output(ids.OP_MAP_PARENT, "data"),
+            "note": Output(ids.OP_MAP_NOTE, "children"),
+            "table": Output(ids.OP_TABLE, "children"),
+            "rows": Output(ids.OP_ROWS, "data"),
+            "breadcrumb": Output(ids.OP_BREADCRUMB, "children"),
+            "title": Output(ids.OP_TITLE, "children"),
+            "message": Output(ids.OP_MESSAGE, "children"),
+            "search": Output(ids.URL, "search"),
+            "lang_href": Output(ids.LANG_SWITCH, "href"),
+            "dates_hidden": Output(ids.OP_DATES_WRAP, "hidden"),
+            "agencies": Output(ids.OP_AGENCY, "options"),
+        },
+        inputs={"view": view_inputs(), "sort": Input(ids.OP_SORT_STATE, "data")},
+        state={
+            "shown_parent": State(ids.OP_MAP_PARENT, "data"),
+            "search": State(ids.URL, "search"),
+            "lang": LANG,
+        },
+    )
+    def update_map(
+        view: dict[str, Any], sort: str | None, shown_parent: str | None, search: str | None, lang: str | None
+    ) -> dict[str, Any]:
+        return map_update(data, maps, view_state(view, lang, sort), shown_parent, search)
+
+    def part(output: Output, compute: Callable[[ViewState], Any]) -> Callable[..., Any]:
+        """A part of the view that follows its state and the data version, and nothing else."""
+
+        def update(view: dict[str, Any], lang: str | None) -> Any:
+            return compute(view_state(view, lang))
+
+        app.callback(output=output, inputs={"view": view_inputs()}, state={"lang": LANG})(update)
+        return update
+
+    update_trend = part(Output(ids.OP_SERIES, "figure"), lambda state: trend_update(data, state))
+    update_by_agency = part(
+        Output(ids.OP_BY_AGENCY, "children"), lambda state: breakdown_update(data, state, "agency")
+    )
+    update_by_procedure = part(
+        Output(ids.OP_BY_PROCEDURE, "children"), lambda state: breakdown_update(data, state, "procedure")
+    )
 
     @app.callback(
         Output(ids.OP_VERSION, "data"),
@@ -371,11 +500,11 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
         prevent_initial_call=True,
     )
     def poll(n: int | None, seen: Any) -> tuple[Any, int]:
-        version = data.version()
-        interval = settings.poll_ms if version is not None else settings.poll_ms * 10
-        if version is None:  # no Redis: recompute on the slower beat, from PostgreSQL
-            return {"none": n or 0}, interval
-        return (version if version != seen else no_update), interval
+        """The version when it moved since ``seen`` (the page's, from when it was built)."""
+        beat = data.poll(settings.poll_ms)
+        if beat.version is None:  # no Redis: recompute on the slower beat, from PostgreSQL
+            return {"none": n or 0}, beat.interval_ms
+        return (beat.version if beat.moved(seen) else no_update), beat.interval_ms
 
     @app.callback(
         Output(ids.OP_DOWNLOAD, "data"),
@@ -390,16 +519,20 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
         text = table.csv_text(rows or [], kpi or DEFAULT_KPI, i18n.lang_of(lang))
         return send_string(text, "ioc-export.csv", type="text/csv")  # type: ignore[no-untyped-call]
 
-    @app.callback(
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        SORT_BY,
         Output(ids.OP_SORT_STATE, "data"),
         Input({"type": ids.OP_SORT, "column": ALL}, "n_clicks"),
         State(ids.OP_SORT_STATE, "data"),
         prevent_initial_call=True,
     )
-    def sort_by(_: list[int | None], current: str | None) -> Any:
-        trigger = ctx.triggered_id
-        if not ctx.triggered or not ctx.triggered[0].get("value") or not isinstance(trigger, dict):
-            return no_update
-        return table.next_sort(current, str(trigger["column"]))
 
-    return {"drill": drill, "render_view": render_view, "poll": poll, "export": export, "sort_by": sort_by}
+    return {
+        "drill": drill,
+        "update_map": update_map,
+        "update_trend": update_trend,
+        "update_by_agency": update_by_agency,
+        "update_by_procedure": update_by_procedure,
+        "poll": poll,
+        "export": export,
+    }

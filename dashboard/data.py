@@ -7,6 +7,10 @@ everything it depends on, with ``now`` rounded down to the minute so that every 
 within a minute shares one answer; ingest's data version is part of the cache key, so a new
 batch is seen at once. Redis down: answers come from PostgreSQL, and ``version`` says None.
 
+A view that shows one KPI asks for it alone (``kpi=``): that narrower answer is drawn from the
+whole one (every KPI of every scope, itself cached for the other views) and cached under its
+own question, so reading it back decodes a few values instead of every KPI of every scope.
+
 The whole country (``COUNTRY``) is answered by ``kpi.queries`` like any unit, in one query.
 
 Per-process state is only reference data (reloaded every few minutes), the connection pool and
@@ -15,12 +19,13 @@ the Redis clients; nothing another worker needs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -45,6 +50,19 @@ S = TypeVar("S")
 SETTLED_TTL_S = 60.0
 REFERENCE_TTL_S = 300.0
 TARGETS_TTL_S = 30.0
+SLOWER_WITHOUT_REDIS = 10  # pages poll this many times slower while Redis is down
+
+
+@dataclass(frozen=True)
+class Poll:
+    """One look at ingest's data version by an open page's timer."""
+
+    version: int | None  # None: Redis is down (pages then recompute on every slower beat)
+    interval_ms: int  # when to look again
+
+    def moved(self, seen: object) -> bool:
+        """Whether the page must recompute what it shows at version ``seen``."""
+        return self.version is None or self.version != seen
 
 
 class Data:
@@ -59,6 +77,7 @@ class Data:
         self._reference: tuple[float, Reference] | None = None
         self._targets: tuple[float, list[Target]] | None = None
         self._memo: dict[Hashable, tuple[float, Any]] = {}
+        self._had_events_at: float | None = None
 
     # -- connections and small reads ------------------------------------------------------
 
@@ -81,6 +100,11 @@ class Data:
         except redis.RedisError:
             return None
         return int(raw) if raw is not None else 0
+
+    def poll(self, poll_ms: int) -> Poll:
+        """The data version for a page's timer, and its next interval (slower without Redis)."""
+        version = self.version()
+        return Poll(version, poll_ms if version is not None else poll_ms * SLOWER_WITHOUT_REDIS)
 
     def reference(self) -> Reference:
         """The reference data in force today, kept a few minutes in this process."""
@@ -115,6 +139,19 @@ class Data:
         with self.connection() as conn:
             return feed.latest_event_at(conn)
 
+    def has_events(self) -> bool:
+        """Whether the store has received any event. A yes is kept in this process for
+        ``SETTLED_TTL_S`` (a store does not empty itself); a no is asked again every time."""
+        with self._lock:
+            seen_at = self._had_events_at
+        if seen_at is not None and time.monotonic() - seen_at < SETTLED_TTL_S:
+            return True
+        if self.latest_event_at() is None:
+            return False
+        with self._lock:
+            self._had_events_at = time.monotonic()
+        return True
+
     def latest_events(self, unit: str, limit: int = 8) -> list[feed.Event]:
         below = self.reference().subtree(unit)
         with self.connection() as conn:
@@ -141,8 +178,10 @@ class Data:
         answer = self._ask("values", unit, period, filters, now, {}, self._values(unit, period, filters, now))
         return answer[unit]
 
-    def children(self, unit: str, period: Period, filters: Filters, now: datetime) -> dict[str, Kpis]:
-        """Every KPI of each child of ``unit``, by child code."""
+    def children(
+        self, unit: str, period: Period, filters: Filters, now: datetime, *, kpi: str | None = None
+    ) -> dict[str, Kpis]:
+        """Every KPI of each child of ``unit``, by child code (``kpi``: that one only)."""
 
         def compute() -> Answer:
             with self.connection() as conn:
@@ -150,7 +189,7 @@ class Data:
                     conn, self.reference().catalog, unit, period, now=now, tz=self.tz, filters=filters
                 )
 
-        return self._ask("children", unit, period, filters, now, {}, compute)
+        return self._ask("children", unit, period, filters, now, {}, compute, kpi=kpi)
 
     def series(
         self,
@@ -161,12 +200,14 @@ class Data:
         now: datetime,
         *,
         settled: bool = False,
+        kpi: str | None = None,
     ) -> list[tuple[Period, Kpis]]:
-        """Every KPI of ``unit`` per day, week or month of ``period`` (``settled``: see ``values``)."""
+        """Every KPI of ``unit`` per day, week or month of ``period`` (``settled``: see ``values``;
+        ``kpi``: that one only)."""
         if settled:
             return self._settled(
-                ("series", unit, period, grain, filters),
-                lambda: self.series(unit, period, grain, filters, now),
+                ("series", unit, period, grain, filters, kpi),
+                lambda: self.series(unit, period, grain, filters, now, kpi=kpi),
             )
         chosen = queries.buckets(period, grain)
 
@@ -177,13 +218,20 @@ class Data:
                 )
             return {bucket.start.isoformat(): kpis for bucket, kpis in found}
 
-        answer = self._ask("series", unit, period, filters, now, {"grain": grain}, compute)
+        answer = self._ask("series", unit, period, filters, now, {"grain": grain}, compute, kpi=kpi)
         return [(b, answer.get(b.start.isoformat(), {})) for b in chosen]
 
     def breakdown(
-        self, unit: str, period: Period, by: queries.Breakdown, filters: Filters, now: datetime
+        self,
+        unit: str,
+        period: Period,
+        by: queries.Breakdown,
+        filters: Filters,
+        now: datetime,
+        *,
+        kpi: str | None = None,
     ) -> dict[str, Kpis]:
-        """Every KPI per agency or per procedure within ``unit``."""
+        """Every KPI per agency or per procedure within ``unit`` (``kpi``: that one only)."""
 
         def compute() -> Answer:
             with self.connection() as conn:
@@ -191,7 +239,7 @@ class Data:
                     conn, self.reference().catalog, unit, period, by, now=now, tz=self.tz, filters=filters
                 )
 
-        return self._ask("breakdown", unit, period, filters, now, {"by": by}, compute)
+        return self._ask("breakdown", unit, period, filters, now, {"by": by}, compute, kpi=kpi)
 
     def close(self) -> None:
         self.pool.close()
@@ -233,7 +281,15 @@ class Data:
         now: datetime,
         extra: dict[str, str],
         compute: Callable[[], Answer],
+        *,
+        kpi: str | None = None,
     ) -> Answer:
+        """The answer to the question, through the cache; ``kpi``: that KPI alone, a smaller
+        answer cached on its own and drawn from the whole one."""
+        if kpi is not None:
+            whole = functools.partial(self._ask, kind, unit, period, filters, now, extra, compute)
+            narrow = {**extra, "kpi": kpi}
+            return self._ask(kind, unit, period, filters, now, narrow, lambda: only(whole(), kpi))
         question = {
             "view": f"dashboard.{kind}",
             "store": self._store_id,  # one Redis may serve several databases (tests, staging)
@@ -260,6 +316,11 @@ class Data:
                     self.settings.redis_url, socket_timeout=0.25, socket_connect_timeout=0.25
                 )
             return self._redis
+
+
+def only(answer: Answer, kpi: str) -> Answer:
+    """``answer`` with ``kpi`` alone in each scope (a scope without it is kept, empty)."""
+    return {scope: {kpi: kpis[kpi]} if kpi in kpis else {} for scope, kpis in answer.items()}
 
 
 def previous(period: Period) -> Period:

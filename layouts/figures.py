@@ -11,11 +11,13 @@ orange on the wrong side and purple on the right one; without a target, Cividis 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
 import plotly.graph_objects as go  # type: ignore[import-untyped]
+import plotly.io as pio  # type: ignore[import-untyped]
 from dash import Patch, dcc, html
 
 from dashboard import i18n
@@ -24,6 +26,7 @@ from dashboard.i18n import Lang
 from dashboard.maps import UnitMap, geojson_url
 from kpi import registry
 
+Figure = dict[str, Any]  # a figure as plotly.js reads it (what ``go.Figure.to_plotly_json`` gives)
 PUOR = ("#b35806", "#e08214", "#fdb863", "#fee0b6", "#f7f7f7", "#d8daeb", "#b2abd2", "#8073ac", "#542788")
 GREY = "#5f6368"
 OUTLINE = "#9aa0a6"
@@ -195,34 +198,54 @@ def trend(
     *,
     title: str,
     lang: Lang,
-) -> go.Figure:
-    """A KPI over time with its target as a dashed line."""
-    figure = go.Figure(
-        go.Scatter(
-            x=list(labels),
-            y=list(points),
-            text=list(texts),
-            hoverinfo="x+text",
-            mode="lines+markers",
-            connectgaps=False,
-            name=title,
-        )
-    )
+) -> Figure:
+    """A KPI over time with its target as a dashed line (what ``go.Figure`` and ``add_hline``
+    would build, written directly: they took 27 ms for a month's trend)."""
+    layout: Figure = {
+        "template": default_template(),
+        "title": {"text": title},
+        "margin": {"l": 40, "r": 10, "t": 40, "b": 40},
+        "separators": i18n.plotly_separators(lang),
+        "showlegend": False,
+        "xaxis": {"type": "category"},
+    }
     if goal is not None:
-        figure.add_hline(
-            y=goal.plotted(),
-            line_dash="dash",
-            line_color="#b35806",
-            annotation_text=i18n.t("target", lang),
-        )
-    figure.update_layout(
-        title=title,
-        margin={"l": 40, "r": 10, "t": 40, "b": 40},
-        separators=i18n.plotly_separators(lang),
-        showlegend=False,
-        xaxis={"type": "category"},
-    )
-    return figure
+        y = goal.plotted()
+        layout["shapes"] = [
+            {
+                "type": "line",
+                "xref": "x domain",
+                "x0": 0,
+                "x1": 1,
+                "yref": "y",
+                "y0": y,
+                "y1": y,
+                "line": {"color": "#b35806", "dash": "dash"},
+            }
+        ]
+        layout["annotations"] = [
+            {
+                "text": i18n.t("target", lang),
+                "showarrow": False,
+                "xref": "x domain",
+                "x": 1,
+                "xanchor": "right",
+                "yref": "y",
+                "y": y,
+                "yanchor": "bottom",
+            }
+        ]
+    scatter = {
+        "type": "scatter",
+        "x": list(labels),
+        "y": list(points),
+        "text": list(texts),
+        "hoverinfo": "x+text",
+        "mode": "lines+markers",
+        "connectgaps": False,
+        "name": title,
+    }
+    return {"data": [scatter], "layout": layout}
 
 
 def bar_list(names: Sequence[str], points: Sequence[float], texts: Sequence[str], *, title: str) -> html.Div:
@@ -245,20 +268,28 @@ def bar_list(names: Sequence[str], points: Sequence[float], texts: Sequence[str]
     return html.Div([html.H3(title, className="bar-title"), *rows], className="bar-list")
 
 
-def empty(message: str) -> go.Figure:
+def empty(message: str) -> Figure:
     """A figure that says why it has nothing to show (never a blank chart)."""
-    figure = go.Figure()
-    figure.update_layout(
-        xaxis={"visible": False},
-        yaxis={"visible": False},
-        annotations=[
-            {"text": message, "showarrow": False, "font": {"size": 16}, "xref": "paper", "yref": "paper"}
-        ],
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-    )
-    return figure
+    return {
+        "data": [],
+        "layout": {
+            "template": default_template(),
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "annotations": [
+                {"text": message, "showarrow": False, "font": {"size": 16}, "xref": "paper", "yref": "paper"}
+            ],
+            "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+        },
+    }
+
+
+@functools.cache
+def default_template() -> Figure:
+    """plotly's default template as JSON, which ``go.Figure`` puts in every figure (built once)."""
+    return dict(pio.templates[pio.templates.default].to_plotly_json())
 
 
 def _display(kpi: str) -> str:

@@ -17,10 +17,11 @@ from dashboard.maps import UnitMap
 from dashboard.view_state import PERIOD_NAMES, ViewState
 from kpi import registry
 from kpi.queries import CHANNELS
-from layouts import figures, ids
+from layouts import figures, ids, plain
 from layouts.common import lang_switch
 from refdata.model import Agency, Procedure
 
+Options = list[dict[str, str]]
 CHART: dict[str, str] = {"height": "480px"}
 LIGHT: Any = {"data-bs-theme": "light"}  # Bootstrap 5.3 colour mode of this subtree
 
@@ -32,14 +33,17 @@ def layout(
     agencies: Sequence[Agency],
     procedures: Sequence[Procedure],
     poll_ms: int,
+    version: int | None,
 ) -> html.Div:
+    """The page for ``state``; ``version``: the data version it is built at (the first poll then
+    leaves the page alone unless the data moved meanwhile)."""
     lang = state.lang
     return html.Div(
         [
             dcc.Store(id=ids.LANG, data=lang),
             dcc.Store(id=ids.OP_UNIT, data=state.unit),
             dcc.Store(id=ids.OP_MAP_PARENT, data=unit_map.parent),
-            dcc.Store(id=ids.OP_VERSION, data=None),
+            dcc.Store(id=ids.OP_VERSION, data=version),
             dcc.Store(id=ids.OP_SORT_STATE, data=state.sort),
             dcc.Store(id=ids.OP_ROWS, data=[]),
             dcc.Interval(id=ids.OP_POLL, interval=poll_ms),
@@ -114,59 +118,50 @@ def controls(state: ViewState, agencies: Sequence[Agency], procedures: Sequence[
     lang = state.lang
     every = i18n.t("all", lang)
 
-    def labelled(key: str, control: object, width: int = 2) -> dbc.Col:
-        return dbc.Col([dbc.Label(i18n.t(key, lang)), control], md=width)
+    def choice(
+        label: str,
+        component: str,
+        options: Options,
+        value: str | None,
+        *,
+        width: int = 2,
+        optional: bool = True,
+    ) -> dbc.Col:
+        """A labelled dropdown; ``optional``: it may be cleared (then it says "all")."""
+        chosen: Any = {"placeholder": every} if optional else {"clearable": False}
+        dropdown = dcc.Dropdown(id=component, options=options, value=value, **chosen)
+        return dbc.Col([dbc.Label(i18n.t(label, lang)), dropdown], md=width)
 
     return dbc.Row(
         [
-            labelled(
+            choice(
                 "period",
-                dcc.Dropdown(
-                    id=ids.OP_PERIOD,
-                    options=[{"label": i18n.t(f"period_{p}", lang), "value": p} for p in PERIOD_NAMES],
-                    value=state.period,
-                    clearable=False,
-                ),
+                ids.OP_PERIOD,
+                [{"label": i18n.t(f"period_{p}", lang), "value": p} for p in PERIOD_NAMES],
+                state.period,
+                optional=False,
             ),
-            labelled(
+            choice(
                 "kpi",
-                dcc.Dropdown(
-                    id=ids.OP_KPI,
-                    options=[
-                        {"label": i18n.kpi_name(k.key, lang), "value": k.key} for k in registry.all_kpis()
-                    ],
-                    value=state.kpi,
-                    clearable=False,
-                ),
-                3,
+                ids.OP_KPI,
+                [{"label": i18n.kpi_name(k.key, lang), "value": k.key} for k in registry.all_kpis()],
+                state.kpi,
+                width=3,
+                optional=False,
             ),
-            labelled(
-                "agency",
-                dcc.Dropdown(
-                    id=ids.OP_AGENCY,
-                    options=[{"label": a.name, "value": a.code} for a in agencies],
-                    value=state.agency,
-                    placeholder=every,
-                ),
-            ),
-            labelled(
+            choice("agency", ids.OP_AGENCY, agency_options(agencies), state.agency),
+            choice(
                 "procedure",
-                dcc.Dropdown(
-                    id=ids.OP_PROCEDURE,
-                    options=[{"label": f"{p.code} — {p.name}", "value": p.code} for p in procedures],
-                    value=state.procedure,
-                    placeholder=every,
-                ),
-                3,
+                ids.OP_PROCEDURE,
+                [{"label": f"{p.code} — {p.name}", "value": p.code} for p in procedures],
+                state.procedure,
+                width=3,
             ),
-            labelled(
+            choice(
                 "channel",
-                dcc.Dropdown(
-                    id=ids.OP_CHANNEL,
-                    options=[{"label": i18n.t(f"channel_{c}", lang), "value": c} for c in CHANNELS],
-                    value=state.channel,
-                    placeholder=every,
-                ),
+                ids.OP_CHANNEL,
+                [{"label": i18n.t(f"channel_{c}", lang), "value": c} for c in CHANNELS],
+                state.channel,
             ),
             dbc.Col(
                 html.Div(
@@ -189,18 +184,20 @@ def controls(state: ViewState, agencies: Sequence[Agency], procedures: Sequence[
     )
 
 
-def breadcrumb(chain: Sequence[tuple[str, str]]) -> list[object]:
-    """Buttons from the country down to the current unit (the last one is not a button)."""
-    items: list[object] = []
+def agency_options(agencies: Sequence[Agency]) -> Options:
+    return [{"label": a.name, "value": a.code} for a in agencies]
+
+
+def breadcrumb(chain: Sequence[tuple[str, str]]) -> list[plain.Json]:
+    """Buttons from the country down to the current unit (the last one is not a button); sent on
+    every map update, so built as plain data (``layouts.plain``)."""
+    items: list[plain.Json] = []
     for index, (code, name) in enumerate(chain):
         if index:
-            items.append(html.Span(" › ", className="crumb-sep"))  # noqa: RUF001
+            items.append(plain.html("Span", " › ", className="crumb-sep"))  # noqa: RUF001
+        crumb = {"type": ids.OP_CRUMB, "unit": code}
         if index == len(chain) - 1:
-            items.append(html.Span(name, className="crumb-current", id={"type": ids.OP_CRUMB, "unit": code}))
+            items.append(plain.html("Span", name, className="crumb-current", id=crumb))
         else:
-            items.append(
-                html.Button(
-                    name, id={"type": ids.OP_CRUMB, "unit": code}, className="btn btn-link crumb", n_clicks=0
-                )
-            )
+            items.append(plain.html("Button", name, id=crumb, className="btn btn-link crumb", n_clicks=0))
     return items

@@ -3,6 +3,9 @@
 One function formats a cell (``cells``) for both the page and the CSV export, so the export is
 exactly what is shown, in the order shown. Sorting is by a column, ascending or descending
 (``-`` prefix), with "no data" always last; the sort is part of the view's state (the URL).
+
+The table is sent on every map update, so it is built as the JSON Dash sends (``layouts.plain``),
+not as components.
 """
 
 from __future__ import annotations
@@ -12,13 +15,10 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-import dash_bootstrap_components as dbc  # type: ignore[import-untyped]
-from dash import html
-
 from dashboard import i18n
 from dashboard.i18n import Lang
 from kpi import registry
-from layouts import ids
+from layouts import ids, plain
 
 COLUMNS = ("name", "code", "value", "target", "gap", "volume")
 NUMERIC = frozenset({"value", "target", "gap", "volume"})
@@ -69,15 +69,19 @@ def ordered(rows: Sequence[dict[str, Any]], sort: str | None) -> list[dict[str, 
     return sorted(present, key=lambda r: r[column], reverse=descending) + missing
 
 
-def table(rows: Sequence[dict[str, Any]], kpi: str, lang: Lang, sort: str | None) -> dbc.Table:
-    """The table as HTML; each header is a button that sorts by its column."""
+def table(rows: Sequence[dict[str, Any]], kpi: str, lang: Lang, sort: str | None) -> plain.Json:
+    """The table (a ``dbc.Table``); each header is a button that sorts by its column."""
     column = (sort or "").lstrip("-")
     arrow = " ▼" if (sort or "").startswith("-") else " ▲"
-    head = html.Thead(
-        html.Tr(
+    head = plain.html(
+        "Thead",
+        plain.html(
+            "Tr",
             [
-                html.Th(
-                    html.Button(
+                plain.html(
+                    "Th",
+                    plain.html(
+                        "Button",
                         title + (arrow if key == column else ""),
                         id={"type": ids.OP_SORT, "column": key},
                         className="btn btn-link sort",
@@ -86,27 +90,24 @@ def table(rows: Sequence[dict[str, Any]], kpi: str, lang: Lang, sort: str | None
                     className="num" if key in NUMERIC else None,
                 )
                 for key, title in zip(COLUMNS, headers(kpi, lang), strict=True)
-            ]
-        )
+            ],
+        ),
     )
-    body = html.Tbody(
+    body = plain.html(
+        "Tbody",
         [
-            html.Tr(
+            plain.html(
+                "Tr",
                 [
-                    html.Td(text, className="num" if key in NUMERIC else None)
+                    plain.html("Td", text, className="num" if key in NUMERIC else None)
                     for key, text in zip(COLUMNS, cells(row, kpi, lang), strict=True)
                 ],
                 className="no-data" if row["value"] is None else None,
             )
             for row in rows
-        ]
+        ],
     )
-    return dbc.Table([head, body], striped=True, hover=True, size="sm", className="op-table")
-
-
-def next_sort(current: str | None, column: str) -> str:
-    """Clicking a column sorts by it ascending, then descending."""
-    return f"-{column}" if current == column else column
+    return plain.bootstrap("Table", [head, body], striped=True, hover=True, size="sm", className="op-table")
 
 
 def csv_text(rows: Sequence[dict[str, Any]], kpi: str, lang: Lang) -> str:

@@ -151,3 +151,18 @@ def completed(folder: Path) -> list[Path]:
     if any(f.suffix == ".crdownload" for f in files):
         return []
     return [f for f in files if f.suffix == ".csv"]
+
+
+def test_a_second_click_on_a_column_reverses_the_sort(page: Page, live_system: LiveSystem):
+    open_view(page)
+
+    def volumes() -> list[int]:
+        header, *rows = table(page) or [[]]
+        column = header.index("Số hồ sơ")
+        return [int(row[column].replace(".", "")) for row in rows]
+
+    for sort, order in (("volume", sorted), ("-volume", lambda v: sorted(v, reverse=True))):
+        page.driver.find_element(By.CSS_SELECTOR, "#op-table thead th:nth-child(6) button").click()
+        page.until(lambda _, sort=sort: search(page).get("sort") == [sort], what=f"sort={sort} in the URL")
+        page.until(lambda _, order=order: volumes() == order(volumes()), what=f"the table sorted by {sort}")
+    assert page.browser_errors() == []

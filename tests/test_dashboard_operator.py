@@ -1,6 +1,7 @@
 """The operator view against a real store: drill-down over both kinds of geography, the ranked
 table against kpi.queries and the targets, the trend and breakdowns, CSV export of exactly the
-table, the URL that reproduces the view, the language, and the broken states."""
+table, the URL that reproduces the view, the language, and the broken states; each part its own
+callback that reads only what it shows; the first poll leaves a fresh page alone."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 import pytest
 from dash import no_update
 
 import store
+from bench import dashboard as bench
 from callbacks import operator as op
 from dashboard import i18n
 from dashboard.data import Data
@@ -32,24 +35,6 @@ from tests.test_dashboard_fixtures import HANOI, HCMC, TZ, DashStore, layout_jso
 dash_store = fx.dash_store  # fixtures shared by the dashboard tests
 make_app = fx.make_app
 
-OUTPUTS = (
-    "map",
-    "parent",
-    "note",
-    "table",
-    "rows",
-    "series",
-    "by_agency",
-    "by_procedure",
-    "breadcrumb",
-    "title",
-    "message",
-    "search",
-    "lang_href",
-    "dates_hidden",
-    "agencies",
-)
-
 
 @pytest.fixture
 def view(dash_store: DashStore) -> Any:
@@ -59,8 +44,24 @@ def view(dash_store: DashStore) -> Any:
 
 
 def render(view: Any, state: ViewState, shown_parent: str | None = None, search: str = "") -> dict[str, Any]:
+    """The map update's parts (``op.MAP_PARTS``) by name."""
     data, maps = view
-    return dict(zip(OUTPUTS, op.render(data, maps, state, shown_parent, search), strict=True))
+    out = op.map_update(data, maps, state, shown_parent, search)
+    assert set(out) == set(op.MAP_PARTS)
+    return out
+
+
+def routed(app: Any, path: str, search: str) -> str:
+    """The page and footer the router answers for a URL, as the JSON the browser receives."""
+    body = {
+        "output": "..page.children...footer.children..",
+        "outputs": [{"id": "page", "property": "children"}, {"id": "footer", "property": "children"}],
+        "inputs": [{"id": "url", "property": "pathname", "value": path}],
+        "state": [{"id": "url", "property": "search", "value": search}],
+        "changedPropIds": ["url.pathname"],
+    }
+    answer = app.server.test_client().post("/_dash-update-component", json=body).get_json()
+    return json.dumps(answer, ensure_ascii=False)
 
 
 def children_direct(url: str, unit: str, name: periods.Named = "month", filters: Filters = Filters()) -> Any:
@@ -72,8 +73,9 @@ def children_direct(url: str, unit: str, name: periods.Named = "month", filters:
         )
 
 
-def ops(patch: Any) -> dict[tuple[Any, ...], Any]:
-    return {tuple(o["location"]): o["params"]["value"] for o in patch.to_plotly_json()["operations"]}
+def ops(patch: dict[str, Any]) -> dict[tuple[Any, ...], Any]:
+    """A map patch's changes (as the JSON ``dash.Patch`` sends) by location."""
+    return {tuple(o["location"]): o["params"]["value"] for o in patch["operations"]}
 
 
 def test_province_table_ranks_districts_against_their_target(view: Any, dash_store: DashStore):
@@ -104,18 +106,20 @@ def test_province_table_ranks_districts_against_their_target(view: Any, dash_sto
     assert "Toàn quốc" in layout_json(out["breadcrumb"])
     assert out["message"] == []
     assert "Ranh giới huyện, xã là dữ liệu mẫu." in out["note"]
+    sent = {part: value for part, value in out.items() if value is not no_update}
+    assert orjson.loads(orjson.dumps(sent)) == json.loads(layout_json(sent))  # plain data: no walk
 
 
 def test_drill_from_the_country_to_a_commune_level(view: Any):
     data, _ = view
     reference = data.reference()
-    click = {"points": [{"location": HANOI}]}
-    assert op.drilled(reference, COUNTRY, "op-map", click) == HANOI
+    assert op.drilled(reference, {"points": [{"location": HANOI}]}) == HANOI
     district = reference.children(HANOI)[0]
-    assert op.drilled(reference, HANOI, "op-map", {"points": [{"location": district}]}) == district
+    assert op.drilled(reference, {"points": [{"location": district}]}) == district
     commune = reference.children(district)[0]
-    assert op.drilled(reference, district, "op-map", {"points": [{"location": commune}]}) is None  # a leaf
-    assert op.drilled(reference, district, {"type": "op-crumb", "unit": COUNTRY}, None) == COUNTRY
+    assert op.drilled(reference, {"points": [{"location": commune}]}) is None  # a leaf
+    assert op.drilled(reference, {"points": [{"customdata": district}]}) == district  # on its label
+    assert op.drilled(reference, None) is None
     # drilling changes the map by URL only, then colours the new units
     out = render(view, ViewState(unit=district), shown_parent=HANOI)
     found = ops(out["map"])
@@ -136,7 +140,7 @@ def test_drill_from_the_country_to_a_commune_level(view: Any):
 def test_two_level_geography_drills_province_to_commune(view: Any, dash_store: DashStore):
     data, maps = view
     reference = data.reference()
-    assert op.drilled(reference, COUNTRY, "op-map", {"points": [{"location": HCMC}]}) == HCMC
+    assert op.drilled(reference, {"points": [{"location": HCMC}]}) == HCMC
     out = render(view, ViewState(unit=HCMC), shown_parent=COUNTRY)
     assert maps.of(HCMC).level == "commune"
     rows = out["rows"]
@@ -146,7 +150,7 @@ def test_two_level_geography_drills_province_to_commune(view: Any, dash_store: D
     leaf = rows[0]["code"]
     out = render(view, ViewState(unit=leaf), shown_parent=HCMC)
     assert out["parent"] == HCMC
-    assert out["map"].to_plotly_json()["operations"]  # values only: same map
+    assert out["map"]["operations"]  # values only: same map
 
 
 def test_filters_change_the_numbers_and_the_url(view: Any, dash_store: DashStore):
@@ -180,11 +184,12 @@ def test_custom_period_and_trend_with_target(view: Any):
     out = render(view, state, shown_parent=HANOI)
     assert out["dates_hidden"] is False
     assert f"from={start.isoformat()}" in out["search"]
-    figure = out["series"].to_plotly_json()
+    data, _ = view
+    figure = json.loads(layout_json(op.trend_update(data, state)))
     assert figure["data"][0]["x"][-1] == f"{today:%d/%m}"
     assert len(figure["data"][0]["x"]) == (today - start).days + 1
     assert figure["layout"]["shapes"][0]["y0"] == 50.0  # Hà Nội's own target as a line
-    bars = json.loads(layout_json(out["by_procedure"]))["props"]["children"][1:]
+    bars = json.loads(layout_json(op.breakdown_update(data, state, "procedure")))["props"]["children"][1:]
     assert 0 < len(bars) <= op.TOP_BREAKDOWN
     texts = [bar["props"]["children"][2]["props"]["children"] for bar in bars]
     assert all(t.endswith(" %") for t in texts)
@@ -226,53 +231,51 @@ def test_csv_export_is_the_table_as_shown(dash_store: DashStore, make_app: Any, 
 def test_unit_without_applications_says_no_data(view: Any):
     data, _ = view
     quiet = next(code for code in data.reference().children(COUNTRY) if code not in (HANOI, HCMC))
-    out = render(view, ViewState(unit=quiet), shown_parent=quiet)
+    state = ViewState(unit=quiet)
+    out = render(view, state, shown_parent=quiet)
     assert out["rows"]
     assert all(r["value"] is None for r in out["rows"])
     assert layout_json(out["table"]).count("Không có dữ liệu") == len(out["rows"])
     assert ops(out["map"])["data", 1, "locations"] == []
-    assert "Không có dữ liệu" in json.dumps(out["series"].to_plotly_json(), ensure_ascii=False)
-    assert "Không có dữ liệu" in layout_json(out["by_agency"])
+    assert "Không có dữ liệu" in layout_json(op.trend_update(data, state))
+    assert "Không có dữ liệu" in layout_json(op.breakdown_update(data, state, "agency"))
+
+
+def parts(data: Data, state: ViewState) -> dict[str, Any]:
+    """What each part of the view shows for ``state``, as the browser receives it."""
+    out = op.map_update(data, Maps(data), state, None, "")
+    return {
+        "map": out,
+        "trend": layout_json(op.trend_update(data, state)),
+        "by_agency": layout_json(op.breakdown_update(data, state, "agency")),
+        "by_procedure": layout_json(op.breakdown_update(data, state, "procedure")),
+    }
 
 
 def test_unknown_unit_and_database_down(view: Any, settings: Any, dash_store: DashStore, make_app: Any):
-    out = render(view, ViewState(unit="99999"))
-    assert out["map"] is no_update
-    assert "Không tìm thấy đơn vị có mã 99999." in layout_json(out["message"])
+    data, _ = view
+    unknown = parts(data, ViewState(unit="99999"))
+    assert unknown["map"]["map"] is no_update
+    assert "Không tìm thấy đơn vị có mã 99999." in layout_json(unknown["map"]["message"])
+    for shown in ("trend", "by_agency", "by_procedure"):  # each part says so in its own place
+        assert "Không tìm thấy đơn vị có mã 99999." in unknown[shown]
     down = Data(replace(settings, database_url=f"postgresql://ioc@127.0.0.1:{free_port()}/ioc"))
     try:
-        out = dict(zip(OUTPUTS, op.render(down, Maps(down), ViewState(lang="en"), None, ""), strict=True))
-        assert out["rows"] is no_update
-        assert "The database is unreachable." in layout_json(out["message"])
+        broken = parts(down, ViewState(lang="en"))
+        assert broken["map"]["rows"] is no_update
+        assert "The database is unreachable." in layout_json(broken["map"]["message"])
+        for shown in ("trend", "by_agency", "by_procedure"):
+            assert "The database is unreachable." in broken[shown]
+        assert '"message"' not in broken["by_agency"]  # the page's one message ID stays unique
     finally:
         down.close()
     app = make_app(dash_store.settings)
-    client = app.server.test_client()
-    body = {
-        "output": "..page.children...footer.children..",
-        "outputs": [{"id": "page", "property": "children"}, {"id": "footer", "property": "children"}],
-        "inputs": [{"id": "url", "property": "pathname", "value": "/"}],
-        "state": [{"id": "url", "property": "search", "value": "?unit=99999&lang=en"}],
-        "changedPropIds": ["url.pathname"],
-    }
-    page = json.dumps(client.post("/_dash-update-component", json=body).get_json(), ensure_ascii=False)
-    assert "No unit has the code 99999." in page
-    body["inputs"][0]["value"] = "/nowhere"
-    page = json.dumps(client.post("/_dash-update-component", json=body).get_json(), ensure_ascii=False)
-    assert "No such page." in page
+    assert "No unit has the code 99999." in routed(app, "/", "?unit=99999&lang=en")
+    assert "No such page." in routed(app, "/nowhere", "?unit=99999&lang=en")
 
 
 def test_operator_page_in_english_from_the_url(dash_store: DashStore, make_app: Any):
-    app = make_app(dash_store.settings)
-    client = app.server.test_client()
-    body = {
-        "output": "..page.children...footer.children..",
-        "outputs": [{"id": "page", "property": "children"}, {"id": "footer", "property": "children"}],
-        "inputs": [{"id": "url", "property": "pathname", "value": "/"}],
-        "state": [{"id": "url", "property": "search", "value": "?unit=01&kpi=on_time_rate&lang=en"}],
-        "changedPropIds": ["url.pathname"],
-    }
-    page = json.dumps(client.post("/_dash-update-component", json=body).get_json(), ensure_ascii=False)
+    page = routed(make_app(dash_store.settings), "/", "?unit=01&kpi=on_time_rate&lang=en")
     assert '"op-map"' in page
     assert '"op-table"' in page
     assert "Month to date" in page
@@ -297,3 +300,108 @@ def test_poll_moves_only_with_the_data_version(dash_store: DashStore, make_app: 
     moved, _ = poll(3, seen)
     assert moved > seen
     assert registry.get("online_submission_rate")
+
+
+class LocalClient:
+    """``bench.dashboard.Client`` over Flask's test client: the requests a browser posts (built
+    from ``/_dash-dependencies`` by the benchmark's own code), without a server."""
+
+    def __init__(self, app: Any) -> None:
+        self._client = app.server.test_client()
+        self.port = 0
+
+    def get(self, path: str) -> bench.Reply:
+        return self._reply(self._client.get(path))
+
+    def post(self, path: str, payload: dict[str, Any]) -> bench.Reply:
+        return self._reply(self._client.post(path, json=payload))
+
+    @staticmethod
+    def _reply(response: Any) -> bench.Reply:
+        return bench.Reply(response.status_code, response.get_json(silent=True), 0.0)
+
+
+def spied(data: Data, names: tuple[str, ...]) -> list[tuple[str, str | None]]:
+    """Every later call of ``data``'s methods ``names``, with the KPI it narrowed to (the calls
+    still go to Redis and PostgreSQL)."""
+    asked: list[tuple[str, str | None]] = []
+
+    def spy(name: str, method: Any) -> Any:
+        def called(*args: Any, **kwargs: Any) -> Any:
+            asked.append((name, kwargs.get("kpi")))
+            return method(*args, **kwargs)
+
+        return called
+
+    for name in names:
+        setattr(data, name, spy(name, getattr(data, name)))
+    return asked
+
+
+def test_each_part_is_its_own_callback_reading_only_what_it_shows(dash_store: DashStore, make_app: Any):
+    app = make_app(dash_store.settings)
+    dashboard = bench.Dashboard(LocalClient(app))
+    page, _ = dashboard.open("/", f"?unit={HANOI}&period=year&kpi=on_time_rate")
+    map_update = dashboard.callback("op-map.figure")
+    assert {"op-table.children", "op-rows.data", "op-breadcrumb.children", "url.search"} <= set(
+        map_update.covers()
+    )
+    assert not {"op-series.figure", "op-by-agency.children", "op-by-procedure.children"} & set(
+        map_update.covers()
+    )
+    asked = spied(app._ioc_data, ("values", "children", "series", "breakdown"))
+    reads = {
+        "op-map.figure": [("children", "on_time_rate")],  # one KPI of the map's units, nothing else
+        "op-series.figure": [("series", "on_time_rate")],
+        "op-by-agency.children": [("breakdown", "on_time_rate")],
+        "op-by-procedure.children": [("breakdown", "on_time_rate")],
+    }
+    for output, expected in reads.items():
+        callback = dashboard.callback(output)
+        for _ in range(2):  # computed, then from the cache: the same reads
+            asked.clear()
+            reply = dashboard.post(callback.request(page, ["op-version.data"]), output)
+            assert asked == expected, output
+            shown = reply.body["response"]
+            unchanged = {"url", "op-agency"}  # the URL and the map's units (so the agencies) are the page's
+            assert set(shown) == {ref.split(".")[0] for ref in callback.covers()} - unchanged
+            assert '"id": "message"' not in json.dumps(shown)  # no error message, no Dash error
+
+
+def test_one_kpi_answers_are_the_whole_answers_narrowed(view: Any):
+    data, _ = view
+    now = data.now()
+    period = periods.named("year", now.date())
+    kpi = "on_time_rate"
+
+    def narrowed(whole: dict[str, Any]) -> dict[str, Any]:
+        return {scope: {kpi: kpis[kpi]} if kpi in kpis else {} for scope, kpis in whole.items()}
+
+    for _ in range(2):  # computed, then read back from Redis
+        whole = data.children(HANOI, period, Filters(), now)
+        assert data.children(HANOI, period, Filters(), now, kpi=kpi) == narrowed(whole)
+        whole = data.breakdown(HANOI, period, "agency", Filters(), now)
+        assert data.breakdown(HANOI, period, "agency", Filters(), now, kpi=kpi) == narrowed(whole)
+        buckets = data.series(HANOI, period, "month", Filters(), now)
+        one = data.series(HANOI, period, "month", Filters(), now, kpi=kpi)
+        assert [b for b, _ in one] == [b for b, _ in buckets]
+        assert [kpis for _, kpis in one] == [narrowed({"": kpis})[""] for _, kpis in buckets]
+    assert any(kpi in kpis for kpis in narrowed(whole).values())
+
+
+def test_the_first_poll_leaves_a_fresh_page_alone(dash_store: DashStore, make_app: Any, redis_client: Any):
+    app = make_app(dash_store.settings)
+    dashboard = bench.Dashboard(LocalClient(app))
+    before = int(redis_client.get("ioc:data-version") or 0)
+    page, _ = dashboard.open("/", f"?unit={HANOI}")
+    built_at = page.get("op-version", "data")
+    assert built_at >= before  # the version the page was built at
+    poll = dashboard.callback("op-version.data")
+    page.set("op-poll", "n_intervals", 1)
+    first = dashboard.post(poll.request(page, ["op-poll.n_intervals"]), "the first poll").body["response"]
+    assert first["op-poll"] == {"interval": dash_store.settings.poll_ms}
+    if "op-version" in first:  # only when ingest elsewhere moved the version meanwhile
+        assert first["op-version"]["data"] > built_at
+    redis_client.incr("ioc:data-version")
+    moved = dashboard.post(poll.request(page, ["op-poll.n_intervals"]), "a poll").body["response"]
+    assert moved["op-version"]["data"] > built_at  # new data: every part recomputes
