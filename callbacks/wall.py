@@ -7,6 +7,10 @@ version, the scene, the minute or the database's reachability changed does it ch
 updates of the map's values and colours, the tiles, counters, ticker and alerts. The map's
 geometry is never sent again; lists on screen have a fixed length. With Redis down the tick
 runs ten times slower and every refresh asks PostgreSQL.
+
+Every answered tick also stamps ``wall-answered``; the watchdog, in the browser on its own timer,
+notices when those stamps stop (the server is down or unreachable, so nothing the server sends
+can say so) and covers the wall with the offline banner until they resume.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
+from string import Template
 from typing import Any
 
 import dash
 from dash import ALL, Input, Output, State, html, no_update
+from dash.exceptions import PreventUpdate
 
 from dashboard import i18n, scenes
 from dashboard.data import Data, previous
@@ -61,9 +67,57 @@ ALERT_SOUND = """function(count, enabled) {
     }
     return count > 0 ? "alert-cue alerting" : "alert-cue";
 }"""
+# The connection watchdog, run by the browser's own timer and by every answered tick. After
+# ``offline_after_ms`` of the tick's current interval without an answer, the offline banner covers
+# the wall (the stylesheet dims the figures behind it); the first answer takes it away and clears
+# the wall's state, so that the next tick recomputes everything (a refresh lost in the outage
+# must not leave old figures on screen). Its own memory is one object on ``window``. It also
+# bounds Dash's bookkeeping, which grows without limit on a page left open for days: the
+# renderer's undo history records every tick of every timer (plotly/dash#727, kept for an undo
+# button this app does not show) and every failed request is kept as an error. Both lists keep
+# their newest entries: a failing component reverts to the last one.
+WATCHDOG = Template("""function(tick, answered, interval, hidden) {
+    var dc = window.dash_clientside, now = Date.now();
+    var watch = window.iocWallWatch || (window.iocWallWatch = {answered: answered, at: now});
+    if (answered !== watch.answered || tick === 1) {  // an answer, or a new page's first beat
+        watch.answered = answered;
+        watch.at = now;
+    }
+    keepBounded(window.store && window.store.getState && window.store.getState());
+    var offline = now - watch.at > Math.max($polls * (interval || 0), $least_ms);
+    if (offline === !hidden) {
+        return [dc.no_update, dc.no_update];
+    }
+    return [!offline, offline ? dc.no_update : null];
+
+    function keepBounded(state) {
+        var past = state && state.history && state.history.past, errors = state && state.error;
+        if (past && past.length > $keep) {
+            past.splice(0, past.length - $keep);  // oldest first
+        }
+        [errors && errors.backEnd, errors && errors.frontEnd].forEach(function(newestFirst) {
+            if (newestFirst && newestFirst.length > $keep) {
+                newestFirst.length = $keep;
+            }
+        });
+    }
+}""")
+OFFLINE_POLLS = 3  # the wall says it is offline after this many of the tick's intervals without an answer,
+OFFLINE_LEAST_MS = 10_000  # and never sooner than this (a slow answer is not an outage)
+DASH_KEEP = 20  # entries Dash's history and error lists keep
 LATEST_EVERY_S = 30.0  # the latest event's time is read again at least this often
 SPARK_DAYS = 14
 TICKER_LENGTH = 8
+
+
+def offline_after_ms(interval_ms: int) -> int:
+    """How long the wall waits for an answer, ticking every ``interval_ms``, before it says so."""
+    return max(OFFLINE_POLLS * interval_ms, OFFLINE_LEAST_MS)
+
+
+def watchdog_js() -> str:
+    """The watchdog's JavaScript with this module's limits written in."""
+    return WATCHDOG.substitute(polls=OFFLINE_POLLS, least_ms=OFFLINE_LEAST_MS, keep=DASH_KEEP)
 
 
 @dataclass(frozen=True)
@@ -76,7 +130,8 @@ class Wall:
 
 
 def tick(wall: Wall, state: dict[str, Any] | None, lang: Lang, now: datetime) -> tuple[Any, ...]:
-    """Clock, age, banner, root class, the new state (or no_update) and the timer's interval."""
+    """Clock, age, banner, root class, the new state (or no_update), the timer's interval and the
+    answer's stamp (the server's time: a new value on every answer, for the watchdog)."""
     version = wall.data.version()
     scene = scenes.current(wall.scenes, now)
     minute = now.astimezone(wall.data.tz).replace(second=0, microsecond=0).isoformat()
@@ -124,14 +179,15 @@ def tick(wall: Wall, state: dict[str, Any] | None, lang: Lang, now: datetime) ->
         "wall stale" if stale else "wall",
         new if changed else no_update,
         wall.poll_ms if version is not None else wall.poll_ms * 10,
+        now.timestamp(),
     )
 
 
 def refresh(wall: Wall, home: str, state: dict[str, Any] | None, lang: Lang) -> tuple[Any, ...]:
     """Every value on screen for the state's scene, as patches and short lists."""
-    skip = (no_update,) * 10
-    if not state:
-        return (*skip, no_update, no_update)
+    if not state:  # the page's first call, or the watchdog's reset: the next tick brings a state
+        raise PreventUpdate
+    skip = _unchanged()
     if not state.get("db", True):
         return (*skip, message(i18n.t("db_down", lang), kind="danger"), no_update)
     scene = wall.scenes[int(state["scene"]) % len(wall.scenes)]
@@ -141,6 +197,14 @@ def refresh(wall: Wall, home: str, state: dict[str, Any] | None, lang: Lang) -> 
         return (*values, _alerts(alerts, lang), [], len(alerts or ()))
     except DatabaseDown as exc:
         return (*skip, database_message(exc, lang), no_update)
+
+
+def _unchanged() -> tuple[Any, ...]:
+    """The ten outputs of values, left as they are: the tiles' and counters' as lists (Dash
+    refuses a lone ``no_update`` for an ``ALL`` output)."""
+    tiles = [[no_update] * len(TILE_KPIS) for _ in range(4)]
+    counters = [no_update] * len(COUNTER_KPIS)
+    return (no_update, no_update, no_update, *tiles, counters, no_update, no_update)  # ticker, alerts
 
 
 def _values(wall: Wall, home: str, scene: scenes.Scene, lang: Lang) -> tuple[Any, ...]:
@@ -274,6 +338,7 @@ def register(app: dash.Dash, wall: Wall) -> dict[str, Any]:
         Output(ids.WALL, "className"),
         Output(ids.WALL_STATE, "data"),
         Output(ids.WALL_POLL, "interval"),
+        Output(ids.WALL_ANSWERED, "data"),
         Input(ids.WALL_POLL, "n_intervals"),
         State(ids.WALL_STATE, "data"),
         State(ids.LANG, "data"),
@@ -306,6 +371,16 @@ def register(app: dash.Dash, wall: Wall) -> dict[str, Any]:
         Output(ids.WALL_ALERT_CUE, "className"),
         Input(ids.WALL_ALERT_COUNT, "data"),
         State(ids.WALL_SOUND, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        watchdog_js(),
+        Output(ids.WALL_OFFLINE, "hidden"),
+        Output(ids.WALL_STATE, "data", allow_duplicate=True),
+        Input(ids.WALL_WATCHDOG, "n_intervals"),
+        Input(ids.WALL_ANSWERED, "data"),
+        State(ids.WALL_POLL, "interval"),
+        State(ids.WALL_OFFLINE, "hidden"),
         prevent_initial_call=True,
     )
     app.clientside_callback(  # type: ignore[no-untyped-call]

@@ -71,6 +71,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "DỮ LIỆU KHÔNG ĐƯỢC CẬP NHẬT — không có sự kiện mới từ {age}",
         "DATA NOT UPDATING — no new event for {age}",
     ),
+    "offline_banner": (
+        "Mất kết nối với máy chủ — số liệu trên màn hình có thể đã cũ",
+        "Connection to the server lost — the figures on screen may be out of date",
+    ),
     "never_received": ("chưa từng nhận", "never received"),
     "data_age": ("Dữ liệu mới nhất: {age} trước", "Latest data: {age} ago"),
     "data_age_none": ("Chưa có dữ liệu", "No data yet"),

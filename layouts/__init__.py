@@ -18,7 +18,9 @@ Wall display ``/wall`` (``?unit=CODE`` and ``?lang=en`` optional)
     ``{"type": "wall-tile-value" | "wall-tile-target" | "wall-tile-change" | "wall-tile-spark",
     "kpi": key}``, ``wall-counters`` with ``{"type": "wall-counter-value", "kpi": key}``,
     ``wall-ticker`` (list of the latest events), ``wall-alerts``, ``wall-state`` and
-    ``wall-poll`` (store and timer).
+    ``wall-poll`` (store and timer), ``wall-offline-banner`` (hidden unless the server has not
+    answered for a while; the figures behind it dimmed), ``wall-answered`` (store: stamped by
+    every answer) and ``wall-watchdog`` (the browser's own timer that watches those stamps).
 
 Operator view ``/``
     ``operator`` (root), ``lang-switch`` (link to the other language), ``op-period``,

@@ -32,6 +32,9 @@ WALL_ALERT_COUNT = "wall-alert-count"  # store: active alerts now
 WALL_ALERT_CUE = "wall-alert-cue"  # pulses while alerts are active
 WALL_SOUND = "wall-sound"  # store: ?sound=1 asks for an audible cue
 WALL_ERROR = "wall-error"
+WALL_ANSWERED = "wall-answered"  # store: a new value on every answered tick (the watchdog's heartbeat)
+WALL_WATCHDOG = "wall-watchdog"  # the browser's own timer: notices when the server stops answering
+WALL_OFFLINE = "wall-offline-banner"  # shown while the server does not answer
 TILE_VALUE = "wall-tile-value"  # dict IDs {"type": TILE_VALUE, "kpi": key}
 TILE_TARGET = "wall-tile-target"
 TILE_CHANGE = "wall-tile-change"

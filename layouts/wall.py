@@ -2,7 +2,8 @@
 
 The layout holds the map (geometry by URL, grey until the first values arrive), the tiles of
 the scene's KPIs, today's live counters, the ticker and the alerts area; callbacks/wall.py
-fills and refreshes them with ``Patch`` updates on a timer.
+fills and refreshes them with ``Patch`` updates on a timer. A second timer, the browser's own,
+drives the watchdog that covers the wall with the offline banner when the server stops answering.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ TILE_KPIS = (
 )
 DARK: Any = {"data-bs-theme": "dark"}  # Bootstrap 5.3 colour mode of this subtree
 COUNTER_KPIS = ("received", "resolved", "open", "overdue_open", "due_soon_open")
+WATCHDOG_MS = 1000  # how often the browser checks that the server still answers
 
 
 def layout(
@@ -40,6 +42,16 @@ def layout(
             dcc.Store(id=ids.WALL_SOUND, data=sound),
             dcc.Store(id=ids.WALL_ALERT_COUNT, data=0),
             dcc.Interval(id=ids.WALL_POLL, interval=poll_ms),
+            dcc.Store(id=ids.WALL_ANSWERED, data=None),
+            dcc.Interval(id=ids.WALL_WATCHDOG, interval=WATCHDOG_MS),
+            # Before the rest: the stylesheet dims what follows it while it shows.
+            html.Div(
+                i18n.t("offline_banner", lang),
+                id=ids.WALL_OFFLINE,
+                className="wall-offline",
+                role="alert",
+                hidden=True,
+            ),
             html.Header(
                 [
                     html.H1(home_name, id=ids.WALL_TITLE, className="wall-title"),

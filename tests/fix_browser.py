@@ -164,6 +164,30 @@ def _alive(proc: subprocess.Popen[bytes], name: str) -> None:
         pytest.fail(f"{name} exited with {proc.returncode}:\n{tail}")
 
 
+def start_dashboard(name: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``ioc serve`` (two workers) on ``port``, logging to ``test-output/logs/<name>.log``."""
+    return _start(name, [sys.executable, "-m", "ioc", "serve", "--port", str(port), "--workers", "2"], env)
+
+
+def stop_dashboard(server: subprocess.Popen[bytes], name: str) -> None:
+    """SIGTERM, as an operator stops it; it must exit cleanly."""
+    _stop(server, name)
+
+
+def wait_healthy(server: subprocess.Popen[bytes], name: str, base_url: str, timeout: float = 60) -> None:
+    """Until the dashboard at ``base_url`` answers /healthz with the database up."""
+
+    def healthy() -> bool:
+        _alive(server, name)
+        try:
+            code, body = _get(f"{base_url}/healthz")
+        except (urllib.error.URLError, ConnectionError):
+            return False
+        return code == 200 and json.loads(body)["database"] == "ok"
+
+    wait_for(healthy, timeout, f"{name} to answer /healthz")
+
+
 def _prepare_database(url: str, settings: Settings) -> None:
     """Schema, the default reference data and geography (as ``ioc up`` loads them) and the
     example targets (as ``ioc targets load`` does)."""
@@ -228,9 +252,7 @@ def live_system(settings: Settings, kafka_admin: PatientAdmin) -> Iterator[LiveS
     try:
         _prepare_database(database_url, settings)
         port = free_port()
-        server = _start(
-            "serve", [sys.executable, "-m", "ioc", "serve", "--port", str(port), "--workers", "2"], env
-        )
+        server = start_dashboard("serve", port, env)
         procs.append((server, "serve"))
         ingest = _start("ingest", [sys.executable, "-m", "ioc", "ingest", "--group", topic], env)
         procs.append((ingest, "ingest"))
@@ -244,16 +266,7 @@ def live_system(settings: Settings, kafka_admin: PatientAdmin) -> Iterator[LiveS
 
         wait_for(ingested, 120, f"ingest to store the {sent} history events")
         base_url = f"http://127.0.0.1:{port}"
-
-        def healthy() -> bool:
-            _alive(server, "serve")
-            try:
-                code, body = _get(f"{base_url}/healthz")
-            except (urllib.error.URLError, ConnectionError):
-                return False
-            return code == 200 and json.loads(body)["database"] == "ok"
-
-        wait_for(healthy, 60, "the dashboard to answer /healthz")
+        wait_healthy(server, "serve", base_url)
         yield LiveSystem(base_url, env, Settings.from_env(env), sent)
     finally:
         # Everything is stopped and removed even when one step fails; the first failure is raised.
@@ -313,6 +326,13 @@ class Page:
 
     def open(self, path: str, *, width: int = 1920, height: int = 1080) -> Page:
         """Load ``path`` with a viewport of exactly ``width`` by ``height`` CSS pixels."""
+        self.resize(width, height)
+        self.driver.get(f"{self.base_url}{path}")
+        self.wait_ready()
+        return self
+
+    def resize(self, width: int, height: int) -> None:
+        """A viewport of exactly ``width`` by ``height`` CSS pixels (the page stays as it is)."""
         self.driver.set_window_size(width, height + 200)
         self.driver.execute_cdp_cmd(
             "Emulation.setDeviceMetricsOverride",
@@ -325,9 +345,6 @@ class Page:
                 "screenHeight": height,
             },
         )
-        self.driver.get(f"{self.base_url}{path}")
-        self.wait_ready()
-        return self
 
     def wait_ready(self, timeout: float = WAIT_S) -> None:
         """Dash has rendered the layout and no callback is pending."""

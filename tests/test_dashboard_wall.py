@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dash import no_update
+from dash import dcc, no_update
 
 import store
 from callbacks import wall as wall_callbacks
@@ -20,6 +20,8 @@ from dashboard.data import Data
 from dashboard.maps import Maps
 from ioc.settings import Settings
 from kpi import periods, queries, registry
+from layouts import ids
+from layouts import wall as wall_layout
 from layouts.wall import COUNTER_KPIS, TILE_KPIS
 from tests import test_dashboard_fixtures as fx
 from tests.net import free_port
@@ -136,7 +138,9 @@ def test_two_level_province_maps_its_communes(wall: wall_callbacks.Wall):
 
 def test_stale_banner_follows_the_data(wall: wall_callbacks.Wall, dash_store: DashStore):
     later = datetime.now(UTC) + timedelta(hours=2)
-    _clock, age, banner, hidden, root, _state, interval = wall_callbacks.tick(wall, None, "vi", later)
+    _clock, age, banner, hidden, root, _state, interval, _answered = wall_callbacks.tick(
+        wall, None, "vi", later
+    )
     assert not hidden
     assert root == "wall stale"
     assert banner.startswith("DỮ LIỆU KHÔNG ĐƯỢC CẬP NHẬT")
@@ -150,6 +154,46 @@ def test_stale_banner_follows_the_data(wall: wall_callbacks.Wall, dash_store: Da
     assert at_data[1] == "Latest data: 30 s ago"
     again = wall_callbacks.tick(wall, at_data[5], "en", latest + timedelta(seconds=31))
     assert again[5] is no_update  # same version, scene and minute: nothing to recompute
+
+
+def test_every_answer_feeds_the_connection_watchdog(wall: wall_callbacks.Wall, make_app: Any):
+    now = datetime.now(UTC)
+    first = wall_callbacks.tick(wall, None, "vi", now)
+    again = wall_callbacks.tick(wall, first[5], "vi", now + timedelta(seconds=1))
+    assert again[5] is no_update  # nothing to recompute, yet the answer is stamped
+    assert (first[7], again[7]) == (now.timestamp(), now.timestamp() + 1)
+    # the browser says it is offline after three of the tick's intervals, never sooner than 10 s
+    assert wall_callbacks.offline_after_ms(500) == 10_000
+    assert wall_callbacks.offline_after_ms(2000) == 10_000
+    assert wall_callbacks.offline_after_ms(20_000) == 60_000  # Redis down: the tick is ten times slower
+    page = wall_layout.layout(
+        home="VN", home_name="Toàn quốc", unit_map=wall.maps.of("VN"), lang="vi", poll_ms=wall.poll_ms
+    )
+    parts = {c.id: c for c in page._traverse() if isinstance(getattr(c, "id", None), str)}
+    assert parts[ids.WALL_WATCHDOG].interval == wall_layout.WATCHDOG_MS == 1000
+    assert parts[ids.WALL_ANSWERED].data is None
+    banner = parts[ids.WALL_OFFLINE]
+    assert banner.hidden is True
+    assert banner.children == "Mất kết nối với máy chủ — số liệu trên màn hình có thể đã cũ"
+    assert banner.className == "wall-offline"
+    shown = [getattr(c, "id", None) for c in page.children if not isinstance(c, (dcc.Store, dcc.Interval))]
+    assert shown[0] == ids.WALL_OFFLINE  # first: the stylesheet dims what follows it
+    english = wall_layout.layout(
+        home="VN", home_name="Whole country", unit_map=wall.maps.of("VN"), lang="en", poll_ms=2000
+    )
+    assert "Connection to the server lost" in layout_json(english)
+    # the app: the tick writes the stamp; the watchdog reads it and the timers, and writes the banner
+    app = make_app(wall.data.settings)
+    callbacks = {item["output"]: item for item in app._callback_list}
+    (tick,) = [c for key, c in callbacks.items() if f"{ids.WALL_ANSWERED}.data" in key]
+    assert {i["id"] for i in tick["inputs"]} == {ids.WALL_POLL}
+    (watchdog,) = [c for key, c in callbacks.items() if f"{ids.WALL_OFFLINE}.hidden" in key]
+    assert [i["id"] for i in watchdog["inputs"]] == [ids.WALL_WATCHDOG, ids.WALL_ANSWERED]
+    assert [s["id"] for s in watchdog["state"]] == [ids.WALL_POLL, ids.WALL_OFFLINE]
+    assert watchdog["clientside_function"] is not None
+    script = wall_callbacks.watchdog_js()
+    assert "$" not in script  # every setting was filled in
+    assert "Math.max(3 * (interval || 0), 10000)" in script
 
 
 def test_no_data_yet_and_database_down(settings: Settings, make_database: Any):
@@ -175,11 +219,71 @@ def test_no_data_yet_and_database_down(settings: Settings, make_database: Any):
         assert out[2].startswith("Mất kết nối cơ sở dữ liệu")
         assert out[3] is False
         refreshed = wall_callbacks.refresh(wall, "VN", out[5], "vi")
-        assert refreshed[:10] == (no_update,) * 10
+        assert all(v is no_update for v in leaves(refreshed[:10]))
         assert refreshed[11] is no_update
         assert "Mất kết nối cơ sở dữ liệu" in layout_json(refreshed[10])
     finally:
         down.close()
+
+
+def leaves(values: Any) -> list[Any]:
+    """The values of callback outputs, those of ``ALL`` outputs (lists) one by one."""
+    return [v for value in values for v in (value if isinstance(value, list) else [value])]
+
+
+def post_refresh(app: Any, state: dict[str, Any] | None) -> tuple[int, Any]:
+    """The wall's refresh as the browser asks for it: the status and the answer."""
+    (key,) = [k for k in app.callback_map if f"{ids.WALL_TICKER}.children" in k]
+
+    def one(id_: str, prop: str = "children") -> dict[str, Any]:
+        return {"id": id_, "property": prop}
+
+    def each(kind: str, prop: str, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [{"id": {"type": kind, "kpi": k}, "property": prop} for k in keys]
+
+    outputs = [
+        one(ids.WALL_MAP, "figure"),
+        one(ids.WALL_MAP_TITLE),
+        one(ids.WALL_MAP_NOTE),
+        each(ids.TILE_VALUE, "children", TILE_KPIS),
+        each(ids.TILE_TARGET, "children", TILE_KPIS),
+        each(ids.TILE_CHANGE, "children", TILE_KPIS),
+        each(ids.TILE_SPARK, "figure", TILE_KPIS),
+        each(ids.COUNTER_VALUE, "children", COUNTER_KPIS),
+        one(ids.WALL_TICKER),
+        one(ids.WALL_ALERTS),
+        one(ids.WALL_ERROR),
+        one(ids.WALL_ALERT_COUNT, "data"),
+    ]
+    body = {
+        "output": key,
+        "outputs": outputs,
+        "inputs": [{"id": ids.WALL_STATE, "property": "data", "value": state}],
+        "state": [
+            {"id": ids.WALL_HOME, "property": "data", "value": "VN"},
+            {"id": ids.LANG, "property": "data", "value": "vi"},
+        ],
+        "changedPropIds": [f"{ids.WALL_STATE}.data"],
+    }
+    response = app.server.test_client().post("/_dash-update-component", json=body)
+    return response.status_code, response.get_json(silent=True)
+
+
+def test_refresh_answers_dash_with_nothing_to_do_or_the_database_down(
+    wall: wall_callbacks.Wall, dash_store: DashStore, make_app: Any, settings: Settings
+):
+    app = make_app(dash_store.settings)
+    # the page's first call, and the watchdog's reset after an outage: nothing to change
+    assert post_refresh(app, None) == (204, None)
+    status, answer = post_refresh(app, state_now(wall))
+    assert status == 200
+    assert len(answer["response"][ids.WALL_TICKER]["children"]) > 0
+    # the database went away after the page opened: the message, the values left as they are
+    down = make_app(replace(settings, database_url=f"postgresql://ioc@127.0.0.1:{free_port()}/ioc"))
+    status, answer = post_refresh(down, {"db": False, "scene": 0})
+    assert status == 200
+    assert set(answer["response"]) == {ids.WALL_ERROR}
+    assert "Mất kết nối cơ sở dữ liệu" in json.dumps(answer, ensure_ascii=False)
 
 
 def test_scenes_rotate_with_the_clock(tmp_path: Path):
