@@ -27,7 +27,7 @@ from fractions import Fraction
 from typing import Any, TypeVar
 
 import dash
-from dash import ALL, Input, Output, State, html, no_update
+from dash import ALL, Input, Output, State, no_update
 from dash.dcc.express import send_string
 
 from dashboard import i18n
@@ -42,7 +42,7 @@ from ioc.settings import Settings
 from kpi import queries, registry
 from kpi.model import Period
 from kpi.queries import Grain
-from layouts import figures, ids, table
+from layouts import figures, ids, plain, table
 from layouts import operator as operator_layout
 from layouts.common import message
 from refdata.model import Agency
@@ -373,12 +373,9 @@ def _breakdown_title(by: queries.Breakdown, lang: Lang) -> str:
     return i18n.t("by_agency" if by == "agency" else "by_procedure", lang)
 
 
-def _breakdown_note(by: queries.Breakdown, text: str, lang: Lang) -> html.Div:
+def _breakdown_note(by: queries.Breakdown, text: str, lang: Lang) -> plain.Json:
     """The breakdown's title and, in place of its bars, why there are none."""
-    return html.Div(
-        [html.H3(_breakdown_title(by, lang), className="bar-title"), html.P(text, className="no-data")],
-        className="bar-list",
-    )
+    return figures.bar_frame(_breakdown_title(by, lang), [plain.html("P", text, className="no-data")])
 
 
 def _short(name: str, limit: int = 48) -> str:

@@ -18,13 +18,14 @@ from typing import Any
 
 import plotly.graph_objects as go  # type: ignore[import-untyped]
 import plotly.io as pio  # type: ignore[import-untyped]
-from dash import Patch, dcc, html
+from dash import Patch, dcc
 
 from dashboard import i18n
 from dashboard.goals import Goal, plotted
 from dashboard.i18n import Lang
 from dashboard.maps import UnitMap, geojson_url
 from kpi import registry
+from layouts import plain
 
 Figure = dict[str, Any]  # a figure as plotly.js reads it (what ``go.Figure.to_plotly_json`` gives)
 PUOR = ("#b35806", "#e08214", "#fdb863", "#fee0b6", "#f7f7f7", "#d8daeb", "#b2abd2", "#8073ac", "#542788")
@@ -248,24 +249,38 @@ def trend(
     return {"data": [scatter], "layout": layout}
 
 
-def bar_list(names: Sequence[str], points: Sequence[float], texts: Sequence[str], *, title: str) -> html.Div:
-    """Horizontal bars in HTML (no plotly needed), widths relative to the largest value."""
+def bar_list(
+    names: Sequence[str], points: Sequence[float], texts: Sequence[str], *, title: str
+) -> plain.Json:
+    """Horizontal bars in HTML (no plotly needed), widths relative to the largest value (an
+    ``html.Div``, as plain data: sent on every update, see ``layouts.plain``)."""
     top = max([p for p in points if p > 0] or [1.0])
     rows = [
-        html.Div(
+        plain.html(
+            "Div",
             [
-                html.Span(name, className="bar-name", title=name),
-                html.Span(
-                    html.Span(className="bar-fill", style={"width": f"{max(0.0, p) / top * 100:.1f}%"}),
+                plain.html("Span", name, className="bar-name", title=name),
+                plain.html(
+                    "Span",
+                    plain.html(
+                        "Span", className="bar-fill", style={"width": f"{max(0.0, p) / top * 100:.1f}%"}
+                    ),
                     className="bar-track",
                 ),
-                html.Span(text, className="bar-value"),
+                plain.html("Span", text, className="bar-value"),
             ],
             className="bar-row",
         )
         for name, p, text in zip(names, points, texts, strict=True)
     ]
-    return html.Div([html.H3(title, className="bar-title"), *rows], className="bar-list")
+    return bar_frame(title, rows)
+
+
+def bar_frame(title: str, children: list[plain.Json]) -> plain.Json:
+    """The bars' box: their title, then ``children`` (the bars, or why there are none)."""
+    return plain.html(
+        "Div", [plain.html("H3", title, className="bar-title"), *children], className="bar-list"
+    )
 
 
 def empty(message: str) -> Figure:

@@ -185,11 +185,13 @@ def test_custom_period_and_trend_with_target(view: Any):
     assert out["dates_hidden"] is False
     assert f"from={start.isoformat()}" in out["search"]
     data, _ = view
-    figure = json.loads(layout_json(op.trend_update(data, state)))
+    trend, by_procedure = op.trend_update(data, state), op.breakdown_update(data, state, "procedure")
+    assert orjson.dumps([trend, by_procedure])  # plain data, written at once
+    figure = json.loads(layout_json(trend))
     assert figure["data"][0]["x"][-1] == f"{today:%d/%m}"
     assert len(figure["data"][0]["x"]) == (today - start).days + 1
     assert figure["layout"]["shapes"][0]["y0"] == 50.0  # Hà Nội's own target as a line
-    bars = json.loads(layout_json(op.breakdown_update(data, state, "procedure")))["props"]["children"][1:]
+    bars = json.loads(layout_json(by_procedure))["props"]["children"][1:]
     assert 0 < len(bars) <= op.TOP_BREAKDOWN
     texts = [bar["props"]["children"][2]["props"]["children"] for bar in bars]
     assert all(t.endswith(" %") for t in texts)
