@@ -442,7 +442,11 @@ def pattern_id(kind: str, **keys: str) -> str:
 
 @pytest.fixture
 def page(browser: WebDriver, live_system: LiveSystem) -> Page:
-    return Page(browser, live_system.base_url)
+    """The session's browser for one test: the console's messages of earlier tests (a server
+    restarted on purpose, say) are drained, so that each test sees only its own."""
+    fresh = Page(browser, live_system.base_url)
+    fresh.browser_errors()
+    return fresh
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> float:
