@@ -104,17 +104,20 @@ _APPS = (
     + _FILTERS
 )
 
+
+def _overlapping(window: str) -> str:
+    """The applications whose span overlaps ``window`` (an SQL range): what the index answers."""
+    return _APPS + "\n       AND " + _SPAN + " && " + window
+
+
 # Each bucket's applications not settled by its t: received by t or in the bucket.
 _CHOSEN = (
     """,
 chosen AS (
     SELECT b.*, a.*
       FROM buckets b, LATERAL ("""  # noqa: S608 - literal pieces joined, never input
-    + _APPS
-    + """
-       AND """
-    + _SPAN
-    + """ && tstzrange(b.t, greatest(b.t, b.stop), '[]')) a
+    + _overlapping("tstzrange(b.t, greatest(b.t, b.stop), '[]')")
+    + """) a
      WHERE ((a.received_at >= b.start AND a.received_at < b.stop) OR a.received_at < b.t)
        AND (a.ended_at IS NULL OR a.settled_at >= b.t)
 )"""
@@ -173,11 +176,8 @@ open_at_now AS (
 # Without one, the applications open at now are read for themselves.
 _AT_NOW = _open_at_now(
     """SELECT a.* FROM ("""  # noqa: S608 - literal pieces joined, never input
-    + _APPS
-    + """
-                       AND """
-    + _SPAN
-    + """ && tstzrange(%(now)s, %(now)s, '[]')) a
+    + _overlapping("tstzrange(%(now)s, %(now)s, '[]')")
+    + """) a
                      WHERE NOT EXISTS (SELECT FROM buckets WHERE t = %(now)s)"""
 )
 
