@@ -66,12 +66,21 @@ def kpi(
     reuse: Annotated[
         bool, typer.Option(help="Measure the database a --keep run left (migrated), loading nothing.")
     ] = False,
+    top_up: Annotated[
+        bool, typer.Option(help="With --reuse: first add events (the next seed's) until it holds --events.")
+    ] = False,
     database: Annotated[str, typer.Option(help="Database the history is loaded into.")] = "ioc_bench_kpi",
     results: Annotated[Path, typer.Option(help="Folder the figures are saved in.")] = RESULTS_DIR,
 ) -> None:
     """Children-of-a-province KPI latency, month and year to date, from PostgreSQL and from Redis."""
     options = KpiBenchOptions(
-        events=events, province=province, repeat=repeat, keep=keep, reuse=reuse, database=database
+        events=events,
+        province=province,
+        repeat=repeat,
+        keep=keep,
+        reuse=reuse,
+        top_up=top_up,
+        database=database,
     )
     figures = run_kpi(Settings.from_env(), options, _say)
     path = save(figures, "kpi", results)

@@ -5,6 +5,7 @@ of January to now, written through the real sink (``ingest.sink.write_batch``, b
 5,000; Kafka is measured by ``ioc bench ingest``, not here). Then the children-of-the-province
 query answers month to date and year to date ``repeat`` times straight from PostgreSQL (cache
 misses), and as many times from the Redis cache (hits); the figures are p50/p95 latencies.
+A kept database can be reused, and topped up to ``events`` with applications of the next seed.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class KpiBenchOptions:
     seed: int = 7
     keep: bool = False  # keep the database for more questions
     reuse: bool = False  # measure the database an earlier run kept, migrated, instead of loading one
+    top_up: bool = False  # with reuse: first add events, under the next seed, until it holds `events`
     database: str = "ioc_bench_kpi"
 
 
@@ -57,6 +59,10 @@ def run(settings: Settings, options: KpiBenchOptions, say: Say) -> dict[str, Any
         if options.reuse:
             loaded = _counted(url)
             say(f"reusing {database}: {loaded['events']:,} events, {loaded['applications']:,} applications")
+            missing = options.events - loaded["events"]
+            if options.top_up and missing > 0:
+                more = replace(options, events=missing, seed=options.seed + 1)  # other seed, other ids
+                loaded = _load(settings, url, _province(full, options.province), more, now=now, say=say)
         else:
             loaded = _load(settings, url, _province(full, options.province), options, now=now, say=say)
         catalog = queries.Catalog.of(full)
