@@ -18,7 +18,11 @@ import typer
 
 import stack
 import store
+from alerts import store as targets_store
+from alerts import targets as alert_targets
+from alerts.cli import EXAMPLE as EXAMPLE_TARGETS
 from alerts.cli import targets_app
+from alerts.commands import alerts_app
 from bench.cli import bench_app
 from geo import load as geo_load
 from geo import store as geo_store
@@ -52,6 +56,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(geo_app, name="geo")
 app.add_typer(kpi_app, name="kpi")
 app.add_typer(targets_app, name="targets")
+app.add_typer(alerts_app, name="alerts")
 register_simulate(app)
 
 
@@ -216,8 +221,9 @@ def up(
     workers: Annotated[int, typer.Option(min=1, help="Dashboard worker processes.")] = 2,
 ) -> None:
     """Bring the whole system up on this machine and run it until Ctrl-C: the stack, the schema,
-    the reference data and geography (loaded when missing), ingest, the simulator and the
-    dashboard. Run again, it goes on with the data it has (no second backfill)."""
+    the reference data, geography and example targets (loaded when missing), ingest, the
+    simulator, the alert engine and the dashboard. Run again, it goes on with the data it has
+    (no second backfill)."""
     stack_up(no_timescaledb=no_timescaledb)
     db_migrate()
     settings = _settings()
@@ -234,6 +240,11 @@ def up(
             with conn.transaction():
                 for line in geo_load.load_default(conn).lines():
                     _say(f"geography: {line}")
+        if not targets_store.load(conn):
+            units: dict[str, str] = {u.code: u.level for u in loaded.units}
+            agencies = {a.code for a in loaded.agencies}
+            example = alert_targets.read(EXAMPLE_TARGETS, units=units, agencies=agencies)
+            _say(f"targets: {targets_store.save(conn, example)} example targets loaded (none were set)")
         has_events = conn.execute("SELECT EXISTS (SELECT FROM event_ids)").fetchone() == (True,)
     ensure_topic(settings.kafka_bootstrap, settings.topic)
     _say(f"topic {settings.topic} ready")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -81,8 +82,45 @@ SETTINGS: tuple[Setting, ...] = (
         "YAML file of the wall display's scenes (KPI, period, seconds); default: the shipped example",
     ),
     Setting("IOC_DASHBOARD_POLL_MS", "2000", "how often open pages ask whether the data changed, ms"),
+    Setting("IOC_ALERTS_INTERVAL_S", "60", "seconds between two evaluations of every target by `ioc alerts`"),
+    Setting(
+        "IOC_ALERTS_DEBOUNCE_S",
+        "2",
+        "seconds `ioc alerts` waits after ingest announces changes, to gather more",
+    ),
+    Setting("IOC_ALERTS_PENDING_S", "300", "seconds a breach must last before its alert fires"),
+    Setting(
+        "IOC_ALERTS_HYSTERESIS",
+        "2",
+        "how much better than the threshold a firing alert's value must be to resolve, in the threshold's"
+        " unit (percentage points for ratios)",
+    ),
+    Setting("IOC_ALERTS_RESOLVE_S", "0", "seconds the value must stay that much better before resolving"),
+    Setting("IOC_ALERTS_WEBHOOKS", "", "comma-separated URLs each firing and resolved alert is POSTed to"),
+    Setting("IOC_ALERTS_WEBHOOK_TIMEOUT_S", "5", "seconds a webhook may take to answer"),
+    Setting("IOC_ALERTS_RETRY_BASE_S", "5", "first retry of a failed webhook after this, doubling each time"),
+    Setting("IOC_ALERTS_RETRY_MAX_S", "3600", "longest wait between two retries of a webhook"),
+    Setting("IOC_ALERTS_RETRY_ATTEMPTS", "20", "attempts before a webhook is given up; 0 retries forever"),
+    Setting("IOC_ALERTS_STANDBY_S", "5", "how often a standby `ioc alerts` tries to take over"),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """The alert engine's timings and webhooks (``IOC_ALERTS_*``)."""
+
+    interval_s: float = 60.0
+    debounce_s: float = 2.0
+    pending_s: float = 300.0
+    hysteresis: Decimal = Decimal(2)  # in the threshold's unit: percentage points for ratios
+    resolve_s: float = 0.0
+    webhooks: tuple[str, ...] = ()
+    webhook_timeout_s: float = 5.0
+    retry_base_s: float = 5.0
+    retry_max_s: float = 3600.0
+    retry_attempts: int = 20  # 0: forever
+    standby_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -101,6 +139,7 @@ class Settings:
     wall_unit: str = "VN"
     wall_scenes: Path | None = None  # None: the shipped dashboard/scenes.example.yaml
     poll_ms: int = 2000
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -150,6 +189,19 @@ class Settings:
             wall_unit=get("IOC_WALL_UNIT", _unit_code),
             wall_scenes=get("IOC_WALL_SCENES", _optional_path),
             poll_ms=get("IOC_DASHBOARD_POLL_MS", _poll_ms),
+            alerts=AlertSettings(
+                interval_s=get("IOC_ALERTS_INTERVAL_S", _positive_seconds),
+                debounce_s=get("IOC_ALERTS_DEBOUNCE_S", _seconds),
+                pending_s=get("IOC_ALERTS_PENDING_S", _seconds),
+                hysteresis=get("IOC_ALERTS_HYSTERESIS", _margin),
+                resolve_s=get("IOC_ALERTS_RESOLVE_S", _seconds),
+                webhooks=get("IOC_ALERTS_WEBHOOKS", _webhooks),
+                webhook_timeout_s=get("IOC_ALERTS_WEBHOOK_TIMEOUT_S", _positive_seconds),
+                retry_base_s=get("IOC_ALERTS_RETRY_BASE_S", _positive_seconds),
+                retry_max_s=get("IOC_ALERTS_RETRY_MAX_S", _positive_seconds),
+                retry_attempts=get("IOC_ALERTS_RETRY_ATTEMPTS", _non_negative),
+                standby_s=get("IOC_ALERTS_STANDBY_S", _positive_seconds),
+            ),
         )
 
 
@@ -264,3 +316,45 @@ def _poll_ms(raw: str) -> int:
         msg = f"expected 500..60000 milliseconds, got {value}"
         raise ValueError(msg)
     return value
+
+
+def _seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        msg = "expected a number of seconds"
+        raise ValueError(msg) from None
+    if not 0 <= value < float("inf"):
+        msg = f"expected 0 or more seconds, got {raw}"
+        raise ValueError(msg)
+    return value
+
+
+def _positive_seconds(raw: str) -> float:
+    value = _seconds(raw)
+    if value <= 0:
+        msg = f"expected more than 0 seconds, got {raw}"
+        raise ValueError(msg)
+    return value
+
+
+def _margin(raw: str) -> Decimal:
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        msg = "expected a number such as 2"
+        raise ValueError(msg) from None
+    if not value.is_finite() or value < 0:
+        msg = f"expected a number 0 or more, got {raw}"
+        raise ValueError(msg)
+    return value
+
+
+def _webhooks(raw: str) -> tuple[str, ...]:
+    urls = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            msg = f"expected http:// or https:// URLs separated by commas, got {redact(url)!r}"
+            raise ValueError(msg)
+    return urls

@@ -1,5 +1,5 @@
 """The whole system on this machine, as child processes of ``ioc up``: ingest, the simulator
-(unless real sources feed Kafka) and the dashboard.
+(unless real sources feed Kafka), the alert engine and the dashboard.
 
 Each part is the same ``ioc`` command an operator would run by hand; this module only starts
 them, says where the dashboard is, and stops them together: on Ctrl-C or SIGTERM every child
@@ -34,6 +34,7 @@ def parts(
         history = ("--history-days", f"{history_days:g}") if history_days > 0 else ()
         chosen.append(Part("simulate", ("simulate", *history, "--rate", f"{rate:g}")))
     chosen.append(Part("ingest", ("ingest",)))
+    chosen.append(Part("alerts", ("alerts",)))
     chosen.append(
         Part("dashboard", ("serve", "--host", host, "--port", str(port), "--workers", str(workers)))
     )
