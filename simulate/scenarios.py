@@ -12,7 +12,9 @@ A scenario is named on the command line as ``NAME`` or ``NAME:key=value,key=valu
     fall to near 0 while other units carry on. Parameters: ``unit`` (code; default a
     sample district chosen by the seed, else another sample unit with children),
     ``start`` (RFC 3339 with offset) or ``hours_ago`` (default 6, before now),
-    ``kept`` (default 0.02), ``stall`` (yes/no, default yes).
+    ``kept`` (default 0.02), ``stall`` (yes/no, default yes), ``hours`` (how long it lasts;
+    default: to the end of the run): from then on online submissions arrive and are resolved
+    as before (those stalled during it stay unresolved).
 ``backlog``
     In one sample district (and its communes) resolutions stall from ``start``: every
     resolution that would have happened after ``start`` comes ``stall_days`` later, so
@@ -36,7 +38,7 @@ from simulate.world import World, ancestors
 SCENARIOS = ("normal", "online-collapse", "backlog")
 _PARAMS = {
     "normal": frozenset[str](),
-    "online-collapse": frozenset({"unit", "start", "hours_ago", "kept", "stall"}),
+    "online-collapse": frozenset({"unit", "start", "hours_ago", "kept", "stall", "hours"}),
     "backlog": frozenset({"unit", "start", "hours_ago", "stall_days"}),
 }
 _HOURS_AGO = {"online-collapse": 6.0, "backlog": 72.0}
@@ -56,16 +58,21 @@ class Scenario:
     stall_seconds: int = 0
     params: Mapping[str, str] = field(default_factory=dict)
     start_epoch: int = 0  # ``start`` in epoch seconds
+    end_epoch: int | None = None  # when it ends, in epoch seconds; None: never
+
+    def _hits(self, unit_code: str, t: int) -> bool:
+        ended = self.end_epoch is not None and t >= self.end_epoch
+        return t >= self.start_epoch and not ended and unit_code in self.affected
 
     def keeps_online(self, unit_code: str, t: int, rng: Random) -> bool:
         """Whether an online submission at ``t`` in ``unit_code`` still arrives."""
-        if self.online_kept >= 1.0 or t < self.start_epoch or unit_code not in self.affected:
+        if self.online_kept >= 1.0 or not self._hits(unit_code, t):
             return True
         return rng.random() < self.online_kept
 
     def resolution(self, unit_code: str, online: bool, t: int) -> int | None:
         """When a resolution planned at ``t`` happens, or None when it never does."""
-        if t < self.start_epoch or unit_code not in self.affected:
+        if not self._hits(unit_code, t):
             return t
         if self.stall_online and online:
             return None
@@ -74,7 +81,12 @@ class Scenario:
     def describe(self) -> str:
         if self.unit_code is None:
             return self.name
-        return f"{self.name}: unit {self.unit_code} {self.unit_name} from {self.start:%Y-%m-%d %H:%M %z}"
+        until = ""
+        if self.end_epoch is not None and self.start is not None:
+            end = self.start + timedelta(seconds=self.end_epoch - self.start_epoch)
+            until = f" until {end:%Y-%m-%d %H:%M %z}"
+        since = f"{self.start:%Y-%m-%d %H:%M %z}"
+        return f"{self.name}: unit {self.unit_code} {self.unit_name} from {since}{until}"
 
 
 def parse(spec: str) -> tuple[str, dict[str, str]]:
@@ -116,7 +128,10 @@ def resolve(spec: str, world: World, *, seed: int, now: datetime) -> Scenario:
         if stall not in ("yes", "no"):
             msg = f"scenario {name}: stall is yes or no, got {stall!r}"
             raise ValueError(msg)
-        return replace(base, online_kept=kept, stall_online=stall == "yes")
+        end = None
+        if "hours" in params:
+            end = base.start_epoch + int(_number(params["hours"], "hours") * 3600)
+        return replace(base, online_kept=kept, stall_online=stall == "yes", end_epoch=end)
     days = _number(params.get("stall_days", "20"), "stall_days")
     return replace(base, stall_seconds=int(days * 86_400))
 

@@ -28,8 +28,9 @@ import store
 from alerts import store as targets_store
 from alerts.targets import Target
 from ioc.settings import Settings
+from refdata.model import ReferenceData
 from tests.test_cli import ioc
-from tests.test_ingest import count, prepare, produce, start_ingest, wait_for
+from tests.test_ingest import REFDATA, count, prepare, produce, start_ingest, wait_for
 from tests.test_ingest import stop as stop_ingest
 
 FAST = {
@@ -110,8 +111,16 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def alert_env(settings: Settings, timescale_url: str, topic: str, receiver: Receiver) -> dict[str, str]:
-    prepare(timescale_url)
+def refdata() -> ReferenceData:
+    """The reference data of the test's database (a module may override it)."""
+    return REFDATA
+
+
+@pytest.fixture
+def alert_env(
+    settings: Settings, timescale_url: str, topic: str, receiver: Receiver, refdata: ReferenceData
+) -> dict[str, str]:
+    prepare(timescale_url, refdata)
     return {
         **os.environ,
         "IOC_DATABASE_URL": timescale_url,
