@@ -23,7 +23,7 @@ import functools
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -43,6 +43,7 @@ from ioc.settings import Settings
 from kpi import queries
 from kpi.cache import Answer, KpiCache
 from kpi.model import Filters, KpiValue, Period
+from kpi.past import PastBuckets
 from refdata import db as refdata_db
 
 Kpis = dict[str, KpiValue]
@@ -72,6 +73,7 @@ class Data:
         self.pool = Pool(settings.database_url)
         self._store_id = hashlib.sha256(settings.database_url.encode()).hexdigest()[:16]
         self._cache: KpiCache | None = None
+        self._past: PastBuckets | None = None
         self._redis: redis.Redis | None = None
         self._lock = threading.Lock()
         self._reference: tuple[float, Reference] | None = None
@@ -211,12 +213,17 @@ class Data:
             )
         chosen = queries.buckets(period, grain)
 
-        def compute() -> Answer:
+        def of(some: Sequence[Period]) -> list[Kpis]:
             with self.connection() as conn:
-                found = queries.series(
-                    conn, self.reference().catalog, unit, period, grain, now=now, tz=self.tz, filters=filters
+                return queries.bucket_values(
+                    conn, self.reference().catalog, unit, some, now=now, tz=self.tz, filters=filters
                 )
-            return {bucket.start.isoformat(): kpis for bucket, kpis in found}
+
+        def compute() -> Answer:
+            question = {"store": self._store_id, "unit": unit, "filters": asdict(filters), "tz": str(self.tz)}
+            today = min(now.astimezone(self.tz).date(), self.today())
+            found = self._past_buckets().series(question, chosen, today=today, compute=of)
+            return {bucket.start.isoformat(): kpis for bucket, kpis in zip(chosen, found, strict=True)}
 
         answer = self._ask("series", unit, period, filters, now, {"grain": grain}, compute, kpi=kpi)
         return [(b, answer.get(b.start.isoformat(), {})) for b in chosen]
@@ -245,6 +252,8 @@ class Data:
         self.pool.close()
         if self._cache is not None:
             self._cache.close()
+        if self._past is not None:
+            self._past.close()
         if self._redis is not None:
             self._redis.close()
 
@@ -308,6 +317,12 @@ class Data:
             if self._cache is None:
                 self._cache = KpiCache(self.settings.redis_url)
             return self._cache
+
+    def _past_buckets(self) -> PastBuckets:
+        with self._lock:
+            if self._past is None:
+                self._past = PastBuckets(self.settings.redis_url)
+            return self._past
 
     def _client(self) -> redis.Redis:
         with self._lock:

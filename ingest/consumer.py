@@ -45,7 +45,7 @@ from kafka.errors import CommitFailedError, KafkaError
 
 from ingest.contract import DEFAULT_MAX_FUTURE_SKEW, Decoded, decode
 from ingest.metrics import IngestMetrics
-from ingest.notify import ChangeNotifier
+from ingest.notify import ChangeNotifier, PastChanges
 from ingest.sink import Accepted, BatchResult, DeadLetter, write_batch
 from ioc.errors import UnreachableError
 from ioc.settings import Settings
@@ -158,7 +158,7 @@ class Ingestor:
                     self._commit(consumer, written)
                     self._measure_lag(consumer)
                     if result.changed_units:
-                        notifier.publish(result.changed_units)
+                        notifier.publish(result.changed_units, self._past_changes(result))
                     if on_batch is not None:
                         on_batch(result)
                 if stop.is_set():
@@ -283,6 +283,12 @@ class Ingestor:
             log.warning(
                 "offset commit refused after a rebalance (records will be re-read harmlessly): %s", exc
             )
+
+    def _past_changes(self, result: BatchResult) -> PastChanges:
+        """What the batch changed before today, local time, for the caches of past buckets."""
+        tz = self.settings.timezone
+        today = datetime.now(tz).date()
+        return PastChanges.of(result.earliest_event_at, result.rollup_days, today=today, tz=tz)
 
     def _measure_lag(self, consumer: KafkaConsumer) -> None:
         """Records behind each assigned partition's end, every few seconds at most."""

@@ -24,8 +24,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -176,6 +176,8 @@ class BatchResult:
     rollup_rows: int
     changed_units: frozenset[str] = field(default_factory=frozenset)
     latest_event_at: datetime | None = None
+    earliest_event_at: datetime | None = None  # of the new events: the first instant they change
+    rollup_days: frozenset[date] = frozenset()  # local days whose daily rollup rows changed
 
 
 def write_batch(
@@ -219,6 +221,8 @@ def write_batch(
         rollup_rows=len(written),
         changed_units=frozenset(s.unit_code for s in [*states, *old.values()]),
         latest_event_at=max(a.decoded.event.occurred_at for a in new),
+        earliest_event_at=min(a.decoded.event.occurred_at for a in new),
+        rollup_days=frozenset(cast(date, row[1]) for row in written if row[0] == "rollup_daily"),
     )
 
 

@@ -36,6 +36,7 @@ Connection = psycopg.Connection[tuple[object, ...]]
 
 DUE_SOON = timedelta(hours=24)
 CHANNELS = ("online", "in_person", "postal")
+AT_NOW = ("overdue_open", "due_soon_open")  # counted at now, whatever the period: the same in every bucket
 LEVEL_RANK = {"province": 0, "district": 1, "commune": 2}
 Grain = Literal["day", "week", "month"]
 GRAINS: tuple[Grain, ...] = ("day", "week", "month")
@@ -369,10 +370,24 @@ def series(
     same in every bucket. One query answers every bucket.
     """
     chosen = buckets(period, grain)
-    if not chosen:
+    found = bucket_values(conn, catalog, unit_code, chosen, now=now, tz=tz, filters=filters)
+    return list(zip(chosen, found, strict=True))
+
+
+def bucket_values(
+    conn: Connection,
+    catalog: Catalog,
+    unit_code: str,
+    periods: Sequence[Period],
+    *,
+    now: datetime,
+    tz: tzinfo,
+    filters: Filters = Filters(),
+) -> list[dict[str, KpiValue]]:
+    """``series`` for any periods (a series' buckets, or some of them), in their order."""
+    if not periods:
         return []
-    answer = _answer(conn, catalog, unit_code, chosen, now=now, tz=tz, filters=filters, by="unit")
-    return list(zip(chosen, answer[unit_code], strict=True))
+    return _answer(conn, catalog, unit_code, periods, now=now, tz=tz, filters=filters, by="unit")[unit_code]
 
 
 def breakdown(
@@ -632,7 +647,7 @@ def _next_month(day: date) -> date:
 
 
 def _now_counts(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: row.get(name, 0) for name in ("overdue_open", "due_soon_open")}
+    return {name: row.get(name, 0) for name in AT_NOW}
 
 
 def _offered(catalog: Catalog, scope: str, unit_code: str, filters: Filters, by: Grouping) -> frozenset[str]:
