@@ -1,4 +1,4 @@
-"""Targets in PostgreSQL: saved from a file (by name), listed."""
+"""Targets in PostgreSQL: saved by name (from a file or the dashboard's form), listed, deleted."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ ON CONFLICT (name) DO UPDATE SET
     min_volume = EXCLUDED.min_volume, severity = EXCLUDED.severity, updated_at = now()
 """
 DELETE_OTHERS = "DELETE FROM targets WHERE NOT (name = ANY(%(names)s))"
+DELETE_ONE = "DELETE FROM targets WHERE name = %(name)s"
 LIST = """
 SELECT name, kpi, unit_code AS unit, level, agency_code AS agency, comparison, threshold,
        window_name AS "window", min_volume, severity
@@ -47,6 +48,17 @@ def load(conn: Connection) -> list[Target]:
     try:
         with conn.cursor(row_factory=class_row(Target)) as cur:
             return cur.execute(LIST).fetchall()
+    except psycopg.errors.UndefinedTable:
+        raise _not_migrated() from None
+
+
+def delete(conn: Connection, name: str) -> bool:
+    """Delete the target called ``name``; whether there was one. Its alert states go with it;
+    its alert episodes stay (they copy the target's terms), and the engine resolves a firing one."""
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(DELETE_ONE, {"name": name})
+            return cur.rowcount > 0
     except psycopg.errors.UndefinedTable:
         raise _not_migrated() from None
 

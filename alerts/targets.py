@@ -7,12 +7,18 @@ breach; ``severity`` grades the alert. Ratios are given as percentages (``50`` f
 
 YAML: a list of mappings with those keys. CSV: a header with those column names. Every problem
 of a file is reported with its line before anything is saved (``TargetsError``).
+
+One function checks a row, whether it comes from a file or from the dashboard's form:
+``validate`` returns the target, or every problem of the row by field (``Problem``: the field,
+a code a screen translates, and the English text a file's report uses).
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -28,6 +34,7 @@ Severity = Literal["info", "warning", "critical"]
 LEVELS = ("province", "district", "commune")
 WINDOWS = ("today", "week", "month", "quarter", "year", "rolling_7_days", "rolling_30_days")
 SEVERITIES = ("info", "warning", "critical")
+COMPARISONS = (">=", "<=")
 FIELDS = (
     "name",
     "kpi",
@@ -40,6 +47,7 @@ FIELDS = (
     "min_volume",
     "severity",
 )
+NAME_MAX = 200  # characters of a target's name
 
 
 class TargetsError(IocError):
@@ -60,17 +68,49 @@ class Target:
     severity: Severity
 
 
-def read(path: Path, *, units: dict[str, str], agencies: set[str]) -> list[Target]:
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with one field of a row (``field`` empty: the row as a whole).
+
+    ``code`` names the problem for a screen to say in its language, with ``values`` filled in;
+    ``str()`` is the English text of a file's report (``threshold: a percentage from 0 to 100…``).
+    """
+
+    field: str
+    code: str
+    text: str
+    values: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.text}" if self.field else self.text
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A row checked: its target when it has no problem, else its problems in the order found."""
+
+    target: Target | None
+    problems: tuple[Problem, ...]
+
+    def by_field(self) -> dict[str, list[Problem]]:
+        found: dict[str, list[Problem]] = {}
+        for problem in self.problems:
+            found.setdefault(problem.field, []).append(problem)
+        return found
+
+
+def read(path: Path, *, units: dict[str, str], agencies: Collection[str]) -> list[Target]:
     """The targets of a ``.yaml``/``.yml`` or ``.csv`` file, checked against ``units`` (code →
-    level) and ``agencies``."""
+    level) and ``agencies``; a row's first problem is reported with its line."""
     text = path.read_text(encoding="utf-8-sig")
     rows = _csv_rows(text) if path.suffix.lower() == ".csv" else _yaml_rows(text, path)
     targets, problems = [], []
     for line, row in rows:
-        try:
-            targets.append(_target(row, units, agencies))
-        except ValueError as exc:
-            problems.append(f"{path.name}:{line}: {exc}")
+        checked = validate(row, units=units, agencies=agencies)
+        if checked.target is not None:
+            targets.append(checked.target)
+        else:
+            problems.append(f"{path.name}:{line}: {checked.problems[0]}")
     names = [t.name for t in targets]
     problems += [
         f"{path.name}: the name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})
@@ -108,72 +148,104 @@ def _yaml_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
     ]
 
 
-def _target(row: dict[str, Any], units: dict[str, str], agencies: set[str]) -> Target:
+def validate(row: Mapping[str, Any], *, units: Mapping[str, str], agencies: Collection[str]) -> Checked:
+    """Check one row (field name → value, as a file or a form gives it; empty means not given)
+    against ``units`` (code → level) and ``agencies``: its target, or every problem by field."""
     unknown = set(row) - set(FIELDS)
     if unknown:
-        msg = f"unknown field(s) {', '.join(sorted(map(str, unknown)))}; expected {', '.join(FIELDS)}"
-        raise ValueError(msg)
-    text = {k: ("" if v is None else str(v).strip()) for k, v in row.items()}
-    kpi_key = text.get("kpi", "")
-    try:
-        kpi = registry.get(kpi_key)
-    except KeyError:
-        msg = f"kpi: unknown KPI {kpi_key!r}"
-        raise ValueError(msg) from None
-    unit, level = _scope(text, units)
-    agency = text.get("agency") or None
+        names = ", ".join(sorted(map(str, unknown)))
+        text = f"unknown field(s) {names}; expected {', '.join(FIELDS)}"
+        return Checked(None, (Problem("", "unknown_fields", text, {"fields": names}),))
+    given = {k: ("" if v is None else str(v).strip()) for k, v in row.items()}
+    rules = _Rules(given)
+    kpi_key = given.get("kpi", "")
+    kpi = _kpi(kpi_key, rules)
+    unit, level = _scope(given, units, rules)
+    agency = given.get("agency") or None
     if agency is not None and agency not in agencies:
-        msg = f"agency: unknown agency code {agency!r}"
-        raise ValueError(msg)
-    comparison: Comparison = ">=" if kpi.direction != "lower_is_better" else "<="
-    comparison = _choice(text, "comparison", (">=", "<="), comparison)  # type: ignore[assignment]
-    threshold = _number(text, "threshold")
-    if kpi.display == "percent" and not 0 <= threshold <= 100:
-        msg = f"threshold: a percentage from 0 to 100, got {threshold}"
-        raise ValueError(msg)
-    min_volume = _number(text, "min_volume", "0")
-    if min_volume != int(min_volume) or min_volume < 0:
-        msg = f"min_volume: expected a whole number, got {text.get('min_volume')!r}"
-        raise ValueError(msg)
-    window = _choice(text, "window", WINDOWS, "month")
-    severity: Severity = _choice(text, "severity", SEVERITIES, "warning")  # type: ignore[assignment]
+        rules.fail("agency", "unknown_agency", f"unknown agency code {agency!r}", got=agency)
+    default: Comparison = "<=" if kpi is not None and kpi.direction == "lower_is_better" else ">="
+    comparison = rules.choice("comparison", COMPARISONS, default)
+    threshold = rules.number("threshold")
+    if threshold is not None and kpi is not None and kpi.display == "percent" and not 0 <= threshold <= 100:
+        text = f"a percentage from 0 to 100, got {threshold}"
+        rules.fail("threshold", "percent_range", text, got=str(threshold))
+    min_volume = rules.number("min_volume", "0")
+    if min_volume is not None and (min_volume != int(min_volume) or min_volume < 0):
+        raw = given.get("min_volume")
+        rules.fail("min_volume", "whole_number", f"expected a whole number, got {raw!r}", got=str(raw))
+    window = rules.choice("window", WINDOWS, "month")
+    severity = rules.choice("severity", SEVERITIES, "warning")
+    name = given.get("name", "")
+    if len(name) > NAME_MAX:
+        text = f"at most {NAME_MAX} characters, got {len(name)}"
+        rules.fail("name", "too_long", text, most=str(NAME_MAX))
+    if rules.problems or threshold is None or min_volume is None:
+        return Checked(None, tuple(rules.problems))
     scope = f"{unit or level}{'/' + agency if agency else ''}"
-    name = text.get("name") or f"{kpi_key} {comparison} {threshold} ({scope}, {window})"
-    return Target(
-        name, kpi_key, unit, level, agency, comparison, threshold, window, int(min_volume), severity
+    name = name or f"{kpi_key} {comparison} {threshold} ({scope}, {window})"
+    target = Target(
+        name,
+        kpi_key,
+        unit,
+        level,
+        agency,
+        comparison,  # type: ignore[arg-type]  # checked against COMPARISONS
+        threshold,
+        window,
+        int(min_volume),
+        severity,  # type: ignore[arg-type]  # checked against SEVERITIES
     )
+    return Checked(target, ())
 
 
-def _scope(text: dict[str, str], units: dict[str, str]) -> tuple[str | None, str | None]:
-    unit, level = text.get("unit") or None, text.get("level") or None
-    if (unit is None) == (level is None):
-        msg = "give either unit (one unit) or level (every unit of that level), not both"
-        raise ValueError(msg)
-    if unit is not None and unit not in units:
-        msg = f"unit: unknown unit code {unit!r}"
-        raise ValueError(msg)
-    if level is not None and level not in LEVELS:
-        msg = f"level: expected one of {', '.join(LEVELS)}, got {level!r}"
-        raise ValueError(msg)
-    return unit, level
+class _Rules:
+    """The problems found so far in one row, and the checks that add to them."""
+
+    def __init__(self, given: dict[str, str]) -> None:
+        self.given = given
+        self.problems: list[Problem] = []
+
+    def fail(self, field: str, code: str, text: str, **values: str) -> None:
+        self.problems.append(Problem(field, code, text, values))
+
+    def choice(self, field: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.given.get(field) or default
+        if value not in allowed:
+            text = f"expected one of {', '.join(allowed)}, got {value!r}"
+            self.fail(field, "choice", text, allowed=", ".join(allowed), got=value)
+        return value
+
+    def number(self, field: str, default: str = "") -> Decimal | None:
+        raw = self.given.get(field) or default
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            self.fail(field, "not_number", f"expected a number, got {raw!r}", got=raw)
+            return None
+        if not value.is_finite():
+            self.fail(field, "not_finite", f"expected a finite number, got {raw!r}", got=raw)
+            return None
+        return value
 
 
-def _choice(text: dict[str, str], field: str, allowed: tuple[str, ...], default: str) -> str:
-    value = text.get(field) or default
-    if value not in allowed:
-        msg = f"{field}: expected one of {', '.join(allowed)}, got {value!r}"
-        raise ValueError(msg)
-    return value
-
-
-def _number(text: dict[str, str], field: str, default: str = "") -> Decimal:
-    raw = text.get(field) or default
+def _kpi(key: str, rules: _Rules) -> registry.Kpi | None:
     try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        msg = f"{field}: expected a number, got {raw!r}"
-        raise ValueError(msg) from None
-    if not value.is_finite():
-        msg = f"{field}: expected a finite number, got {raw!r}"
-        raise ValueError(msg)
-    return value
+        return registry.get(key)
+    except KeyError:
+        rules.fail("kpi", "unknown_kpi", f"unknown KPI {key!r}", got=key)
+        return None
+
+
+def _scope(given: dict[str, str], units: Mapping[str, str], rules: _Rules) -> tuple[str | None, str | None]:
+    unit, level = given.get("unit") or None, given.get("level") or None
+    if (unit is None) == (level is None):
+        text = "give either unit (one unit) or level (every unit of that level), not both"
+        rules.fail("", "scope", text)
+        return unit, level
+    if unit is not None and unit not in units:
+        rules.fail("unit", "unknown_unit", f"unknown unit code {unit!r}", got=unit)
+    if level is not None and level not in LEVELS:
+        allowed = ", ".join(LEVELS)
+        rules.fail("level", "choice", f"expected one of {allowed}, got {level!r}", allowed=allowed, got=level)
+    return unit, level
