@@ -27,7 +27,8 @@ import dash
 from dash import ALL, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import i18n, scenes
+from alerts.episodes import Episode
+from dashboard import alert_text, i18n, scenes
 from dashboard.data import Data, previous
 from dashboard.errors import DatabaseDown
 from dashboard.goals import Goal, goal_for
@@ -108,6 +109,7 @@ DASH_KEEP = 20  # entries Dash's history and error lists keep
 LATEST_EVERY_S = 30.0  # the latest event's time is read again at least this often
 SPARK_DAYS = 14
 TICKER_LENGTH = 8
+ALERTS_SHOWN = 3  # alerts listed on the wall; a line says how many more fire
 
 
 def offline_after_ms(interval_ms: int) -> int:
@@ -193,8 +195,9 @@ def refresh(wall: Wall, home: str, state: dict[str, Any] | None, lang: Lang) -> 
     scene = wall.scenes[int(state["scene"]) % len(wall.scenes)]
     try:
         values = _values(wall, home, scene, lang)
-        alerts = wall.data.active_alerts()
-        return (*values, _alerts(alerts, lang), [], len(alerts or ()))
+        shown = wall.data.alerts(home, active_only=True, limit=ALERTS_SHOWN)
+        firing = wall.data.alert_summary(home).count
+        return (*values, _alerts(wall, shown, firing, lang), [], firing)
     except DatabaseDown as exc:
         return (*skip, database_message(exc, lang), no_update)
 
@@ -305,25 +308,52 @@ def _ticker(wall: Wall, home: str, lang: Lang) -> list[html.Li]:
     return items
 
 
-def _alerts(found: list[dict[str, Any]] | None, lang: Lang) -> list[Any]:
-    """Nothing when the alert engine has no table yet; else its firing and pending alerts."""
-    if found is None:
-        return []
-    title = html.H2(i18n.t("active_alerts", lang), className="wall-section-title")
-    if not found:
+def _alerts(wall: Wall, shown: Sequence[Episode], firing: int, lang: Lang) -> list[Any]:
+    """The firing alerts of the home unit's subtree, most severe and newest first, each with its
+    severity as a shape, a word and a colour, the unit, the KPI's value against the target and
+    since when; how many more when they do not all fit."""
+    title = html.H2(
+        f"{i18n.t('active_alerts', lang)} ({firing})" if firing else i18n.t("active_alerts", lang),
+        className="wall-section-title",
+    )
+    if not shown:
         return [title, html.P(i18n.t("no_alerts", lang), className="no-alerts")]
+    reference = wall.data.reference()
+    today = datetime.now(wall.data.tz).date()
     rows = []
-    for alert in found:
-        severity = str(alert.get("severity", "warning"))
-        label = (
-            i18n.t(f"severity_{severity}", lang) if severity in ("info", "warning", "critical") else severity
-        )
-        text = str(alert.get("name") or alert.get("target_name") or alert.get("kpi") or "")
+    for alert in shown:
+        fired = alert.fired_at.astimezone(wall.data.tz)
+        since = f"{fired:%H:%M}" if fired.date() == today else alert_text.moment(fired, wall.data.tz, lang)
+        target = alert_text.threshold(alert.kpi, alert.comparison, alert.threshold, lang)
         rows.append(
             html.Li(
-                [html.Span(label, className="alert-severity"), html.Span(text)], className=f"alert-{severity}"
+                [
+                    html.Div(
+                        [
+                            html.Span(alert_text.badge(alert.severity, lang), className="alert-severity"),
+                            html.Span(reference.name(alert.unit_code, lang), className="alert-unit"),
+                        ],
+                        className="alert-head",
+                    ),
+                    html.Div(
+                        [
+                            html.Span(i18n.kpi_name(alert.kpi, lang), className="alert-kpi"),
+                            html.Span(
+                                alert_text.value(alert.kpi, alert.fired_value, lang), className="alert-value"
+                            ),
+                            html.Span(
+                                i18n.t("alert_target", lang, threshold=target), className="alert-target"
+                            ),
+                            html.Span(i18n.t("alert_since", lang, at=since), className="alert-since"),
+                        ],
+                        className="alert-body",
+                    ),
+                ],
+                className=f"wall-alert alert-{alert.severity}",
             )
         )
+    if firing > len(shown):
+        rows.append(html.Li(i18n.t("alert_more", lang, n=firing - len(shown)), className="alert-more"))
     return [title, html.Ul(rows, className="wall-alert-list alerting")]
 
 

@@ -17,8 +17,10 @@ from typing import Any
 import dash
 import flask
 
+from callbacks import alerts as alerts_callbacks
 from callbacks import operator as operator_callbacks
 from callbacks import router
+from callbacks import targets as targets_callbacks
 from callbacks import wall as wall_callbacks
 from dashboard import compress, health, scenes
 from dashboard.data import Data
@@ -85,6 +87,8 @@ def create_app(settings: Settings) -> dash.Dash:
         "/": lambda params, lang: operator_callbacks.page(data, maps, settings, params, lang),
         "/wall": wall_page,
         "/status": lambda params, lang: None,
+        "/alerts": lambda params, lang: alerts_callbacks.page(data, settings, params, lang),
+        "/targets": lambda params, lang: targets_callbacks.page(data, settings, params, lang),
     }
 
     def shell() -> Any:
@@ -95,6 +99,8 @@ def create_app(settings: Settings) -> dash.Dash:
         **router.register(app, pages, settings, maps.attributions),
         **wall_callbacks.register(app, wall),
         **operator_callbacks.register(app, data, maps, settings),
+        **alerts_callbacks.register(app, data, settings),
+        **targets_callbacks.register(app, data, settings),
     }
     app._ioc_data = data  # type: ignore[attr-defined]  # tests close its pool
     app._ioc_callbacks = registered  # type: ignore[attr-defined]  # tests call them directly

@@ -1,5 +1,7 @@
 """Everything a page reads, in one place: KPIs through ``kpi.queries`` and the Redis cache,
-reference data, targets, the data version, the latest events.
+reference data, targets, the data version, the latest events, alert episodes; and the few
+writes of pages (acknowledging an alert, editing targets), each followed by a move of the data
+version so that every open page sees it.
 
 KPIs come only from ``kpi.queries`` (``values``, ``children_values``, ``series``,
 ``breakdown``), each answer wrapped in ``KpiCache.answer`` under a question that names
@@ -23,7 +25,7 @@ import functools
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -31,13 +33,14 @@ from typing import Any, TypeVar
 
 import redis
 
+from alerts import episodes
 from alerts import store as targets_store
 from alerts.targets import Target
 from dashboard import feed
 from dashboard.errors import DatabaseDown
 from dashboard.pool import Connection, Pool
 from dashboard.reference import Reference
-from ingest.notify import VERSION_KEY
+from ingest.notify import VERSION_KEY, ChangeNotifier
 from ioc.errors import IocError
 from ioc.settings import Settings
 from kpi import queries
@@ -159,9 +162,58 @@ class Data:
         with self.connection() as conn:
             return feed.latest_events(conn, below, limit)
 
-    def active_alerts(self) -> list[dict[str, Any]] | None:
+    # -- alerts and targets (alerts.episodes, alerts.store) -----------------------------------
+
+    def alerts(self, unit: str, *, active_only: bool, limit: int = 200) -> list[episodes.Episode]:
+        """Alert episodes in ``unit`` and below it: firing ones first (most severe, newest), then
+        resolved ones (newest first) unless ``active_only``."""
+        below = self.reference().subtree(unit)
         with self.connection() as conn:
-            return feed.active_alerts(conn)
+            return episodes.listing(conn, active_only=active_only, units=below, limit=limit)
+
+    def alert_summary(self, unit: str) -> episodes.Summary:
+        """How many alerts fire in ``unit`` and below it, and the most severe."""
+        below = self.reference().subtree(unit)
+        with self.connection() as conn:
+            return episodes.summary(conn, below)
+
+    def acknowledge(self, alert_id: int, by: str) -> episodes.Acknowledgement | None:
+        """Acknowledge an episode (``episodes.BadName`` for a bad name) and tell open pages."""
+        with self.connection() as conn:
+            done = episodes.acknowledge(conn, alert_id, by)
+        if done is not None and done.recorded:
+            self.announce([done.episode.unit_code])
+        return done
+
+    def saved_targets(self) -> list[Target]:
+        """Every target as saved now (``targets`` may be a few seconds old)."""
+        with self.connection() as conn:
+            return targets_store.load(conn)
+
+    def save_target(self, target: Target) -> None:
+        with self.connection() as conn:
+            targets_store.save(conn, [target])
+        self._targets_changed(target.unit)
+
+    def delete_target(self, name: str) -> bool:
+        with self.connection() as conn:
+            deleted = targets_store.delete(conn, name)
+        self._targets_changed(None)
+        return deleted
+
+    def announce(self, units: Collection[str]) -> bool:
+        """Move the data version (as ingest does after a batch), so that open pages recompute;
+        best effort: False while Redis is down."""
+        notifier = ChangeNotifier(self.settings.redis_url)
+        try:
+            return notifier.publish(units)
+        finally:
+            notifier.close()
+
+    def _targets_changed(self, unit: str | None) -> None:
+        with self._lock:
+            self._targets = None
+        self.announce([unit] if unit else [])
 
     # -- KPIs ----------------------------------------------------------------------------
 

@@ -1,8 +1,7 @@
-"""The wall display's own reads of the store: the latest events, the data's age, active alerts.
+"""The wall display's own reads of the store: the latest events and the data's age.
 
-Every statement of those reads is here, parametrised. The alert engine is not built yet: its
-table ``alerts`` is read only when it exists (``active_alerts`` returns None otherwise), with
-no assumption on its columns beyond what each row says about itself, a seam to replace.
+Every statement of those reads is here, parametrised. Its active alerts come from
+``alerts.episodes`` (through ``Data.alerts``), where every statement on alert episodes is.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from psycopg.rows import class_row
 
@@ -22,12 +20,6 @@ SELECT event_id, occurred_at, event_type, unit_code, agency_code, procedure_code
   FROM events
  WHERE %(units)s::text[] IS NULL OR unit_code = ANY(%(units)s::text[])
  ORDER BY occurred_at DESC
- LIMIT %(limit)s
-"""
-ALERTS_TABLE = "SELECT to_regclass('public.alerts') IS NOT NULL"
-ACTIVE_ALERTS = """
-SELECT to_jsonb(a) FROM alerts a
- WHERE coalesce(to_jsonb(a) ->> 'state', 'firing') IN ('firing', 'pending')
  LIMIT %(limit)s
 """
 
@@ -52,11 +44,3 @@ def latest_events(conn: Connection, units: Collection[str] | None, limit: int = 
     params = {"units": None if units is None else sorted(units), "limit": limit}
     with conn.cursor(row_factory=class_row(Event)) as cur:
         return cur.execute(LATEST_EVENTS, params).fetchall()
-
-
-def active_alerts(conn: Connection, limit: int = 6) -> list[dict[str, Any]] | None:
-    """Firing or pending alerts as the alert engine's rows say them; None without that table."""
-    row = conn.execute(ALERTS_TABLE).fetchone()
-    if not row or not row[0]:
-        return None
-    return [dict(r[0]) for r in conn.execute(ACTIVE_ALERTS, {"limit": limit}).fetchall()]  # type: ignore[call-overload]

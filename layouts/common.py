@@ -64,3 +64,20 @@ def retrying(content: dbc.Alert, seconds: int = 15) -> html.Div:
 def lang_switch(lang: Lang, href: str) -> html.A:
     """A link to the same view in the other language (``?lang=``)."""
     return html.A(i18n.t("language", lang), href=href, id=ids.LANG_SWITCH, className="lang-switch")
+
+
+PAGES = (("nav_operator", "/"), ("nav_alerts", "/alerts"), ("nav_targets", "/targets"), ("nav_wall", "/wall"))
+
+
+def nav(lang: Lang, current: str) -> html.Nav:
+    """Links to the other pages, in the page's language (the current one is plain text)."""
+    query = "?lang=en" if lang == "en" else ""
+    links: list[html.Span | html.A] = []
+    for key, path in PAGES:
+        text = i18n.t(key, lang)
+        links.append(
+            html.Span(text, className="nav-current")
+            if path == current
+            else html.A(text, href=f"{path}{query}", className="nav-link-inline")
+        )
+    return html.Nav(links, id=ids.NAV, className="ioc-nav")

@@ -69,3 +69,45 @@ OP_SERIES = "op-series"
 OP_BY_AGENCY = "op-by-agency"
 OP_BY_PROCEDURE = "op-by-procedure"
 OP_MESSAGE = "op-message"
+OP_ALERT_BANNER = "op-alert-banner"  # firing alerts in the current unit, with a link to /alerts
+NAV = "nav"  # links between pages
+
+# Alerts (/alerts).
+AL = "alerts-page"
+AL_UNIT = "al-unit"  # store: the unit whose subtree is listed
+AL_POLL = "al-poll"
+AL_VERSION = "al-version"  # store: data version and minute the list was computed at
+AL_SHOW = "al-show"  # active or all
+AL_NAME = "al-name"  # who acknowledges
+AL_NAME_ERROR = "al-name-error"
+AL_MESSAGE = "al-message"
+AL_COUNT = "al-count"
+AL_LIST = "al-list"
+AL_ROW = "al-row"  # each row's id: f"{AL_ROW}-{alert id}"
+AL_ACK = "al-ack"  # dict IDs {"type": AL_ACK, "alert": id}, the acknowledge buttons
+
+# Targets (/targets).
+TG = "targets-page"
+TG_POLL = "tg-poll"
+TG_VERSION = "tg-version"
+TG_LIST = "tg-list"
+TG_ROW = "tg-row"  # each row's class; its id {"type": TG_ROW, "name": target name}
+TG_EDIT = "tg-edit"  # dict IDs {"type": TG_EDIT, "name": target name}
+TG_NEW = "tg-new"
+TG_EDITING = "tg-editing"  # store: the name of the target in the form (None: a new one)
+TG_FORM = "tg-form"
+TG_FORM_TITLE = "tg-form-title"
+TG_SAVE = "tg-save"
+TG_DELETE = "tg-delete"
+TG_MESSAGE = "tg-message"
+TG_SCOPE_ERROR = "tg-scope-error"  # a problem of the row as a whole (unit or level)
+
+
+def tg_field(name: str) -> str:
+    """The form's input for a target's field: ``tg-min-volume``."""
+    return f"tg-{name.replace('_', '-')}"
+
+
+def tg_error(name: str) -> str:
+    """Where the form says what is wrong with a field: ``tg-min-volume-error``."""
+    return f"{tg_field(name)}-error"

@@ -18,7 +18,7 @@ from dashboard.view_state import PERIOD_NAMES, ViewState
 from kpi import registry
 from kpi.queries import CHANNELS
 from layouts import figures, ids, plain
-from layouts.common import lang_switch
+from layouts.common import lang_switch, nav
 from refdata.model import Agency, Procedure
 
 Options = list[dict[str, str]]
@@ -55,6 +55,8 @@ def layout(
                 ],
                 className="op-header",
             ),
+            nav(lang, "/"),
+            html.Div(id=ids.OP_ALERT_BANNER),
             controls(state, agencies, procedures),
             html.Nav(id=ids.OP_BREADCRUMB, className="op-breadcrumb"),
             html.Div(id=ids.OP_MESSAGE),

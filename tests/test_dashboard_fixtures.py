@@ -180,3 +180,43 @@ def test_two_level_keeps_every_commune():
         u.code for u in original.units if u.level == "commune"
     }
     assert not [u for u in FULL.units if u.parent_code == HCMC and u.level == "district"]
+
+
+INSERT_ALERT = """
+INSERT INTO alerts (target_name, unit_code, kpi, agency_code, comparison, threshold, window_name, severity,
+                    state, fired_at, fired_value, fired_volume, resolved_at, resolved_value, resolved_reason)
+VALUES (%(target_name)s, %(unit_code)s, %(kpi)s, NULL, %(comparison)s, %(threshold)s, %(window_name)s,
+        %(severity)s, %(state)s, %(fired_at)s, %(fired_value)s, %(fired_volume)s, %(resolved_at)s,
+        %(resolved_value)s, %(resolved_reason)s)
+RETURNING id
+"""
+
+
+def insert_alert(url: str, **given: Any) -> int:
+    """One alert episode written as the alert engine writes it (firing unless told); its id."""
+    row = {
+        "target_name": f"test target {uuid.uuid4().hex[:6]}",
+        "unit_code": HANOI,
+        "kpi": "online_resolution_rate",
+        "comparison": ">=",
+        "threshold": 40,
+        "window_name": "rolling_7_days",
+        "severity": "warning",
+        "state": "firing",
+        "fired_at": NOW - timedelta(hours=2, minutes=15),
+        "fired_value": "0.382",
+        "fired_volume": 48,
+        "resolved_at": None,
+        "resolved_value": None,
+        "resolved_reason": None,
+        **given,
+    }
+    with psycopg.connect(url, autocommit=True) as conn:
+        found = conn.execute(INSERT_ALERT, row).fetchone()
+    assert found is not None
+    return int(found[0])
+
+
+def clear_alerts(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DELETE FROM alerts")

@@ -151,30 +151,30 @@ def test_a_page_built_while_the_database_is_down_retries(settings: Any, make_app
     assert TZ is not None
 
 
-def test_active_alerts_show_when_the_alert_engine_has_a_table(dash_store: DashStore):
-    import store  # noqa: PLC0415
+def test_an_alert_fired_by_the_engine_reaches_the_wall(dash_store: DashStore):
+    """The engine writes its episode and moves the data version: the next tick recomputes and
+    the wall lists it, with the count that drives its pulsing cue."""
+    from tests.test_dashboard_fixtures import clear_alerts, insert_alert  # noqa: PLC0415
 
     data = Data(dash_store.settings)
     try:
         wall = wall_callbacks.Wall(data, Maps(data), TODAY, 2000, 300)
         state = wall_callbacks.tick(wall, None, "en", datetime.now(UTC))[5]
-        assert wall_callbacks.refresh(wall, "VN", state, "en")[9] == []  # no table: nothing
-        with store.connect(dash_store.url, autocommit=True) as conn:
-            conn.execute("CREATE TABLE alerts (name text, severity text, state text)")
-            conn.execute(
-                "INSERT INTO alerts VALUES ('Hà Nội — on time', 'critical', 'firing'),"
-                " ('old one', 'info', 'resolved')"
-            )
-        try:
-            out = wall_callbacks.refresh(wall, "VN", state, "en")
-            shown = layout_json(out[9])
-            assert "Active alerts" in shown
-            assert "Hà Nội — on time" in shown
-            assert "Critical" in shown
-            assert "old one" not in shown
-            assert out[11] == 1  # the count that drives the visible (and optional audible) cue
-        finally:
-            with store.connect(dash_store.url, autocommit=True) as conn:
-                conn.execute("DROP TABLE alerts")
+        assert "No active alerts" in layout_json(wall_callbacks.refresh(wall, "VN", state, "en")[9])
+        insert_alert(dash_store.url, unit_code=HANOI, severity="critical", kpi="on_time_rate", threshold=95)
+        notifier = ChangeNotifier(dash_store.settings.redis_url)
+        assert notifier.publish([HANOI])
+        notifier.close()
+        moved = wall_callbacks.tick(wall, state, "en", datetime.now(UTC))[5]
+        assert moved is not no_update
+        out = wall_callbacks.refresh(wall, "VN", moved, "en")
+        shown = layout_json(out[9])
+        assert "Active alerts (1)" in shown
+        assert "Thành phố Hà Nội" in shown
+        assert "On-time resolution rate" in shown
+        assert "target ≥ 95.0%" in shown
+        assert "◆ Critical" in shown
+        assert out[11] == 1
     finally:
         data.close()
+        clear_alerts(dash_store.url)

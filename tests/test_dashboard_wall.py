@@ -100,7 +100,7 @@ def test_national_wall_adds_up_the_provinces(wall: wall_callbacks.Wall, dash_sto
     )
     assert counters[0] == f"{today_received:,}".replace(",", ".")
     assert 0 < len(ticker) <= wall_callbacks.TICKER_LENGTH
-    assert alerts == []  # no alert engine yet: nothing shown
+    assert "Không có cảnh báo" in layout_json(alerts)  # the alerts table is empty
     assert count == 0
     assert error == []
 

@@ -1,0 +1,296 @@
+"""The targets page's callbacks: the list, its poll, and the form (edit, new, save, delete).
+
+A row of the form goes through ``alerts.targets.validate``, the same check as a targets file:
+every problem is said under its field, in the page's language, and nothing is saved until
+there is none. A new target may not take the name of another (names identify targets; an
+existing target keeps its name). Saving and deleting write through ``alerts.store`` and move
+the data version, so that other open pages (and this list) show the change. Whether this
+request may change targets is ``dashboard.access.may_edit_targets``'s answer, asked again by
+every save and delete.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dash
+from dash import ALL, Input, Output, State, ctx, no_update
+
+from alerts import targets as target_rules
+from alerts.targets import FIELDS, Problem, Target
+from callbacks.operator import shielded
+from dashboard import access, i18n
+from dashboard.data import Data
+from dashboard.i18n import Lang
+from ioc.settings import Settings
+from layouts import ids
+from layouts import targets as targets_layout
+from layouts.common import message
+
+FORM = "tg-form-answer"  # the form callback's outputs, by name (see ``form_outputs``)
+
+
+def page(data: Data, settings: Settings, params: dict[str, str], lang: Lang) -> Any:
+    del params  # the page has no state of its own in the URL but the language
+    return targets_layout.layout(
+        reference=data.reference(),
+        lang=lang,
+        poll_ms=settings.poll_ms,
+        version=seen(data),
+        editable=access.may_edit_targets(),
+    )
+
+
+def seen(data: Data, **more: object) -> dict[str, Any]:
+    return {"version": data.version(), **more}
+
+
+def listing(data: Data, lang: Lang) -> Any:
+    """The targets as saved now, or a message saying why they cannot be shown."""
+    return shielded(
+        lang,
+        lambda: targets_layout.table(
+            data.saved_targets(), data.reference(), lang, editable=access.may_edit_targets()
+        ),
+        lambda text, kind: message(text, kind=kind),
+    )
+
+
+# -- the form ------------------------------------------------------------------------------
+
+
+def blank(lang: Lang) -> dict[str, Any]:
+    """The form for a new target: defaults, no problem said, no target being edited."""
+    values: dict[str, str | None] = dict.fromkeys(FIELDS, "")
+    values |= {"kpi": None, "unit": None, "level": None, "agency": None}
+    values |= {"comparison": ">=", "window": "month", "severity": "warning"}
+    return answer(values, {}, None, lang)
+
+
+def filled(target: Target, lang: Lang) -> dict[str, Any]:
+    """The form showing ``target``, to be changed (its name stays)."""
+    values = {
+        "name": target.name,
+        "kpi": target.kpi,
+        "unit": target.unit,
+        "level": target.level,
+        "agency": target.agency,
+        "comparison": target.comparison,
+        "threshold": targets_layout.shown_number(target.threshold, lang),
+        "window": target.window,
+        "min_volume": targets_layout.shown_number(target.min_volume, lang),
+        "severity": target.severity,
+    }
+    return answer(values, {}, target.name, lang)
+
+
+def answer(
+    values: Mapping[str, Any] | None,
+    problems: Mapping[str, Sequence[Problem]],
+    editing: str | None,
+    lang: Lang,
+) -> dict[str, Any]:
+    """Every output of the form callback: the fields' values (None: as they are), the problem
+    said under each field, the name (fixed while editing), the title, the delete button."""
+    out: dict[str, Any] = {}
+    for name in FIELDS:
+        out[f"value:{name}"] = no_update if values is None else values.get(name)
+        out[f"error:{name}"] = " ".join(said(p, lang) for p in problems.get(name, ()))
+    out["error:scope"] = " ".join(said(p, lang) for p in problems.get("", ()))
+    for name in targets_layout.INPUTS:
+        out[f"invalid:{name}"] = bool(problems.get(name))
+    out["name_disabled"] = editing is not None
+    out["editing"] = editing
+    out["title"] = i18n.t("tg_editing", lang, name=editing) if editing else i18n.t("tg_adding", lang)
+    out["delete_disabled"] = editing is None
+    out["message"] = []
+    out["version"] = no_update
+    return out
+
+
+def said(problem: Problem, lang: Lang) -> str:
+    """A problem in the page's language (its English text for a code this page does not know)."""
+    key = f"err_{problem.code}"
+    return i18n.t(key, lang, **problem.values) if i18n.has(key) else str(problem)
+
+
+def row_of(values: Mapping[str, Any], lang: Lang) -> dict[str, str]:
+    """The form's values as a targets file's row: text, trimmed; a Vietnamese decimal comma read
+    as a point (``40,5``) in the numbers."""
+    row = {name: "" if values.get(name) is None else str(values[name]).strip() for name in FIELDS}
+    for name in ("threshold", "min_volume"):
+        row[name] = typed_number(row[name], lang)
+    return row
+
+
+def typed_number(text: str, lang: Lang) -> str:
+    """``1.234,5`` (Vietnamese, with a comma) or ``1,234.5`` (English) as ``1234.5``; a number
+    typed with a point in Vietnamese (``40.5``) is read as it is."""
+    if lang == "vi" and "," in text:
+        return text.replace(".", "").replace(",", ".")
+    return text.replace(",", "") if lang == "en" else text
+
+
+def save(data: Data, values: Mapping[str, Any], editing: str | None, lang: Lang) -> dict[str, Any]:
+    """Check the form's row as a file's row is checked; save it when it has no problem."""
+    if not access.may_edit_targets():
+        return answer(None, {}, editing, lang) | {
+            "message": message(i18n.t("tg_read_only", lang), kind="warning")
+        }
+
+    def compute() -> dict[str, Any]:
+        row = row_of(values, lang)
+        if editing is not None:
+            row["name"] = editing  # an existing target keeps its name
+        reference = data.reference()
+        checked = target_rules.validate(
+            row,
+            units={u.code: u.level for u in reference.data.units},
+            agencies={a.code for a in reference.data.agencies},
+        )
+        problems = checked.by_field()
+        target = checked.target
+        if target is not None and editing is None and target.name in {t.name for t in data.saved_targets()}:
+            problems = {"name": [Problem("name", "name_taken", "a target has this name already")]}
+            target = None
+        if target is None:
+            out = answer(None, problems, editing, lang)
+            return out | {"message": message(i18n.t("tg_not_saved", lang), kind="danger")}
+        data.save_target(target)
+        out = answer({"name": target.name}, {}, target.name, lang)
+        out["message"] = message(i18n.t("tg_saved", lang, name=target.name), kind="success")
+        out["version"] = seen(data, at=time.time())
+        return out
+
+    return shielded(
+        lang,
+        compute,
+        lambda text, kind: answer(None, {}, editing, lang) | {"message": message(text, kind=kind)},
+    )
+
+
+def delete(data: Data, editing: str | None, lang: Lang) -> dict[str, Any]:
+    if editing is None:
+        return answer(None, {}, None, lang)
+    if not access.may_edit_targets():
+        return answer(None, {}, editing, lang) | {
+            "message": message(i18n.t("tg_read_only", lang), kind="warning")
+        }
+
+    def compute() -> dict[str, Any]:
+        deleted = data.delete_target(editing)
+        key, kind = ("tg_deleted", "success") if deleted else ("tg_gone", "warning")
+        return blank(lang) | {
+            "message": message(i18n.t(key, lang, name=editing), kind=kind),
+            "version": seen(data, at=time.time()),
+        }
+
+    return shielded(
+        lang,
+        compute,
+        lambda text, kind: answer(None, {}, editing, lang) | {"message": message(text, kind=kind)},
+    )
+
+
+def edit(data: Data, name: str, lang: Lang) -> dict[str, Any]:
+    """The form filled with the target called ``name`` (or a message when it is gone)."""
+
+    def compute() -> dict[str, Any]:
+        found = next((t for t in data.saved_targets() if t.name == name), None)
+        if found is None:
+            return blank(lang) | {"message": message(i18n.t("tg_gone", lang, name=name), kind="warning")}
+        return filled(found, lang)
+
+    return shielded(
+        lang, compute, lambda text, kind: answer(None, {}, None, lang) | {"message": message(text, kind=kind)}
+    )
+
+
+def form_outputs() -> dict[str, Output]:
+    out = {}
+    for name in FIELDS:
+        out[f"value:{name}"] = Output(ids.tg_field(name), "value")
+        out[f"error:{name}"] = Output(ids.tg_error(name), "children")
+    out["error:scope"] = Output(ids.TG_SCOPE_ERROR, "children")
+    for name in targets_layout.INPUTS:
+        out[f"invalid:{name}"] = Output(ids.tg_field(name), "invalid")
+    out["name_disabled"] = Output(ids.tg_field("name"), "disabled")
+    out["editing"] = Output(ids.TG_EDITING, "data")
+    out["title"] = Output(ids.TG_FORM_TITLE, "children")
+    out["delete_disabled"] = Output(ids.TG_DELETE, "disabled")
+    out["message"] = Output(ids.TG_MESSAGE, "children")
+    out["version"] = Output(ids.TG_VERSION, "data", allow_duplicate=True)
+    return out
+
+
+def register(app: dash.Dash, data: Data, settings: Settings) -> dict[str, Any]:
+    """Register the targets page's callbacks on ``app``; returns them by name (for tests)."""
+
+    @app.callback(
+        Output(ids.TG_VERSION, "data"),
+        Output(ids.TG_POLL, "interval"),
+        Input(ids.TG_POLL, "n_intervals"),
+        State(ids.TG_VERSION, "data"),
+        prevent_initial_call=True,
+    )
+    def targets_poll(n: int | None, shown: dict[str, Any] | None) -> tuple[Any, int]:
+        beat = data.poll(settings.poll_ms)
+        if beat.version is None:  # no Redis: read again on the slower beat
+            return {"version": None, "beat": n or 0}, beat.interval_ms
+        moved = beat.moved((shown or {}).get("version"))
+        return ({"version": beat.version} if moved else no_update), beat.interval_ms
+
+    @app.callback(Output(ids.TG_LIST, "children"), Input(ids.TG_VERSION, "data"), State(ids.LANG, "data"))
+    def targets_list(_: Any, lang: str | None) -> Any:
+        return listing(data, i18n.lang_of(lang))
+
+    @app.callback(
+        output=form_outputs(),
+        inputs={
+            "edits": Input({"type": ids.TG_EDIT, "name": ALL}, "n_clicks"),
+            "new": Input(ids.TG_NEW, "n_clicks"),
+            "saves": Input(ids.TG_SAVE, "n_clicks"),
+            "deletes": Input(ids.TG_DELETE, "n_clicks"),
+        },
+        state={
+            "values": {name: State(ids.tg_field(name), "value") for name in FIELDS},
+            "editing": State(ids.TG_EDITING, "data"),
+            "lang": State(ids.LANG, "data"),
+        },
+        prevent_initial_call=True,
+    )
+    def targets_form(**given: Any) -> dict[str, Any]:
+        """Called with the inputs and states above by name."""
+        clicks = [t["value"] for t in ctx.triggered]
+        lang = i18n.lang_of(given["lang"])
+        return act(
+            data, ctx.triggered_id, clicks, values=given["values"], editing=given["editing"], lang=lang
+        )
+
+    return {"targets_poll": targets_poll, "targets_list": targets_list, "targets_form": targets_form}
+
+
+def act(
+    data: Data,
+    trigger: Any,
+    clicks: Sequence[Any],
+    *,
+    values: dict[str, Any],
+    editing: str | None,
+    lang: Lang,
+) -> dict[str, Any]:
+    """What a click on the form's buttons or a row's "edit" does (nothing for the renderer's
+    calls when the list brings new buttons, which carry no click)."""
+    if not any(clicks):
+        return dict.fromkeys(form_outputs(), no_update)
+    if isinstance(trigger, dict) and trigger.get("type") == ids.TG_EDIT:
+        return edit(data, str(trigger["name"]), lang)
+    if trigger == ids.TG_NEW:
+        return blank(lang)
+    if trigger == ids.TG_SAVE:
+        return save(data, values, editing, lang)
+    if trigger == ids.TG_DELETE:
+        return delete(data, editing, lang)
+    return dict.fromkeys(form_outputs(), no_update)
