@@ -77,8 +77,9 @@ class Changes(_BestEffort):
         self._client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=0.5)
         self._pubsub: Any = None
 
-    def wait(self, timeout_s: float) -> bool:
-        """Wait up to ``timeout_s`` (at most a second a call) for a change; True if one came."""
+    def wait(self, timeout_s: float) -> frozenset[str] | None:
+        """Wait up to ``timeout_s`` (at most a second a call) for a change: the changed units
+        it names (empty when it names none), or None when nothing came."""
         timeout_s = max(0.0, min(timeout_s, 1.0))
         if self._pubsub is None and self._up():
             try:
@@ -89,14 +90,20 @@ class Changes(_BestEffort):
                 self._down("changes not heard", exc)
         if self._pubsub is None:
             time.sleep(timeout_s)
-            return False
+            return None
         try:
             message = self._pubsub.get_message(timeout=timeout_s)
         except (redis.RedisError, OSError) as exc:
             self._close_pubsub()
             self._down("changes not heard", exc)
-            return False
-        return message is not None and message.get("type") == "message"
+            return None
+        if message is None or message.get("type") != "message":
+            return None
+        try:
+            units = json.loads(message["data"]).get("units", [])
+        except (ValueError, AttributeError):
+            units = []
+        return frozenset(str(u) for u in units)
 
     def _close_pubsub(self) -> None:
         with contextlib.suppress(redis.RedisError, OSError):

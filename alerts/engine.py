@@ -5,10 +5,13 @@ connection it writes with: if that connection is lost the server releases the lo
 process can no longer write (it goes back to standby and reconnects). Another evaluator waits
 as a standby, trying the lock every ``standby_s``, and takes over when the active one dies.
 
-The active one evaluates every target (``alerts.evaluate``) every ``interval_s``, ``debounce_s``
-after ingest announces changes on Redis, and when a pending breach is due to fire or a
-resolution's hold to end; after each pass it announces firing and resolved alerts on Redis
-(best effort) and delivers the webhooks due (``alerts.webhooks``), and again when a retry is due.
+The active one evaluates every target (``alerts.evaluate``) every ``interval_s`` (a full pass);
+``debounce_s`` after ingest announces changes on Redis it evaluates what those units concern,
+and when a pending breach is due to fire or a resolution's hold to end, that (target, unit)
+(partial passes). A pass for changes waits three times as long as the last pass took, so the
+engine evaluates at most a quarter of the time however busy ingest is. After each pass it announces
+firing and resolved alerts on Redis (best effort) and delivers the webhooks due
+(``alerts.webhooks``), and again when a retry is due.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 import psycopg
@@ -24,10 +28,11 @@ import store
 from alerts import webhooks
 from alerts.announce import Announcer, Changes
 from alerts.engine_store import Connection, try_lock
-from alerts.evaluate import Change, evaluate
+from alerts.evaluate import Change, Pass, evaluate
 from ioc.settings import Settings
 
 log = logging.getLogger("ioc.alerts")
+IDLE_FACTOR = 3  # a pass for changes waits this many times the last pass's duration: ≤ 25 % busy
 
 
 class Engine:
@@ -76,42 +81,68 @@ class Engine:
         return None
 
     def _act(self, conn: Connection, stop: threading.Event, announcer: Announcer, changes: Changes) -> None:
-        due = time.monotonic()  # evaluate at once
+        full_at = time.monotonic()  # a full pass at once
+        changed: set[str] = set()
+        changed_at: float | None = None  # when the changes heard are to be evaluated
+        rest_until = 0.0  # no pass for changes before this
+        wakes: dict[tuple[str, str], datetime] = {}
+        woken: float | None = None  # the earliest of ``wakes``, as a monotonic time
         retry_at: float | None = None
         while not stop.is_set():
-            while not stop.is_set():
-                now = time.monotonic()
-                wake = min(due, retry_at) if retry_at is not None else due
-                if now >= wake:
-                    break
-                if changes.wait(wake - now):
-                    due = min(due, time.monotonic() + self.alerts.debounce_s)
-            if stop.is_set():
-                return
-            if time.monotonic() >= due:
-                due = self._evaluate(conn, announcer)
+            now = time.monotonic()
+            partial_at = min(
+                (t for t in (changed_at and max(changed_at, rest_until), woken and woken + 0.02) if t),
+                default=None,
+            )
+            wake = min(t for t in (full_at, partial_at, retry_at) if t is not None)
+            if now < wake:
+                heard = changes.wait(wake - now)
+                if heard is not None and not heard:  # a change naming no unit: evaluate everything
+                    full_at = min(full_at, time.monotonic() + self.alerts.debounce_s)
+                elif heard:
+                    changed |= heard
+                    changed_at = changed_at or time.monotonic() + self.alerts.debounce_s
+                continue
+            ran, done = False, None  # whether a pass ran; its outcome, None when it failed
+            if now >= full_at:
+                ran, done = True, self._evaluate(conn, announcer, None, ())
+                full_at, changed, changed_at = time.monotonic() + self.alerts.interval_s, set(), None
+            elif partial_at is not None and now >= partial_at:
+                limit = datetime.now(self.settings.timezone) + timedelta(seconds=0.05)
+                due = {key for key, at in wakes.items() if at <= limit}
+                ran, done = True, self._evaluate(conn, announcer, frozenset(changed), due)
+                changed, changed_at = set(), None
+            if ran and done is None:  # failed (e.g. a target deleted meanwhile): a full pass soon
+                full_at = min(full_at, time.monotonic() + min(self.alerts.interval_s, 5.0))
+            elif done is not None:
+                wakes, woken = done.wakes, _monotonic(done.wake_at)
+                rest_until = time.monotonic() + IDLE_FACTOR * done.elapsed_s
             webhooks.deliver_due(conn, self.alerts)
             retry_at = _monotonic(webhooks.next_due(conn))
 
-    def _evaluate(self, conn: Connection, announcer: Announcer) -> float:
-        """One pass; returns the monotonic time of the next one."""
-        interval = self.alerts.interval_s
+    def _evaluate(
+        self,
+        conn: Connection,
+        announcer: Announcer,
+        changed: frozenset[str] | None,
+        due: Collection[tuple[str, str]],
+    ) -> Pass | None:
+        """One pass (full when ``changed`` is None); None when it failed and is to be retried."""
+        tz = self.settings.timezone
         try:
-            tz = self.settings.timezone
-            done = evaluate(conn, self.alerts, now=datetime.now(tz), tz=tz)
+            done = evaluate(conn, self.alerts, now=datetime.now(tz), tz=tz, changed=changed, due=due)
         except psycopg.OperationalError:
             raise
-        except psycopg.Error as exc:  # e.g. a target deleted during the pass: try again soon
-            log.warning("evaluation failed (%s); again in %g s", str(exc).strip(), min(interval, 5.0))
-            return time.monotonic() + min(interval, 5.0)
+        except psycopg.Error as exc:  # e.g. a target deleted during the pass: the next one will do
+            log.warning("evaluation failed (%s)", str(exc).strip())
+            return None
         self.passes += 1
         for change in done.changes:
             _log(change)
-        log.debug("pass %d: %d readings in %.3f s", self.passes, done.readings, done.elapsed_s)
+        kind = "full" if changed is None else f"{len(changed)} changed units, {len(due)} due"
+        log.debug("pass %d (%s): %d readings in %.3f s", self.passes, kind, done.readings, done.elapsed_s)
         announcer.publish(c.notice for c in done.changes if c.notice is not None)
-        following = time.monotonic() + interval
-        woken = _monotonic(done.wake_at)
-        return following if woken is None else min(following, max(woken, time.monotonic()) + 0.01)
+        return done
 
 
 def _monotonic(at: datetime | None) -> float | None:

@@ -6,11 +6,20 @@ configured webhook for each of those (delivered after commit by ``alerts.webhook
 
 An episode still firing whose target is gone, or no longer covers its unit, resolves with
 ``target_removed``; the states of units a target no longer covers are dropped.
+
+A full pass reads every (target, unit); a partial one (``changed``: the units ingest announced)
+only those whose value may have moved, and those ``due`` (a pending breach to fire, a hold to
+end); the others keep their state. Both resolve removed targets: that needs no KPI.
+
+A (target, unit) never evaluated starts as the state its first observation gives, without a
+transition when that is ``ok`` or ``insufficient`` (a new level target on thousands of quiet
+units logs nothing); a first breach is logged ``ok`` → ``pending``.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from fractions import Fraction
@@ -44,8 +53,12 @@ class Change:
 class Pass:
     readings: int
     changes: list[Change]
-    wake_at: datetime | None  # when a pending breach may fire, or a hold end, with no new data
+    wakes: dict[tuple[str, str], datetime]  # when a pending breach may fire, or a hold end
     elapsed_s: float
+
+    @property
+    def wake_at(self) -> datetime | None:
+        return min(self.wakes.values(), default=None)
 
 
 def policy(settings: AlertSettings) -> Policy:
@@ -54,41 +67,53 @@ def policy(settings: AlertSettings) -> Policy:
     )
 
 
-def evaluate(conn: Connection, settings: AlertSettings, *, now: datetime, tz: tzinfo) -> Pass:
-    """Evaluate every target at ``now`` and persist the outcome (``conn`` in autocommit)."""
+def evaluate(
+    conn: Connection,
+    settings: AlertSettings,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    changed: Collection[str] | None = None,
+    due: Collection[tuple[str, str]] = (),
+) -> Pass:
+    """Evaluate the targets at ``now`` and persist the outcome (``conn`` in autocommit): all of
+    them, or (``changed`` given) those the changed units or ``due`` concern."""
     started = time.perf_counter()
     data = refdata_db.load(conn)
     catalog = queries.Catalog.of(data)
     targets = {t.name: t for t in targets_store.load(conn)}
-    readings = observe.read(conn, catalog, list(targets.values()), now=now, tz=tz)
+    only = None if changed is None else observe.touched(changed, catalog.units)
+    today = now.astimezone(tz).date()
+    covered = {(t.name, u) for t in targets.values() for u in observe.covered(t, catalog.units, today)}
+    readings = observe.read(conn, catalog, list(targets.values()), now=now, tz=tz, only=only, due=due)
     rules = {name: observe.rule(t, Fraction(settings.hysteresis)) for name, t in targets.items()}
     chosen = policy(settings)
     writer = _Writer(conn, settings.webhooks, {u.code: u.name for u in data.units}, now)
     rows: list[dict[str, Any]] = []
-    wakes: list[datetime] = []
     with conn.transaction():
         current = engine_store.states(conn)
         open_alerts = engine_store.firing(conn)
-        seen: set[tuple[str, str]] = set()
         for reading in readings:
             key = (reading.target.name, reading.unit_code)
-            seen.add(key)
-            state = current.get(key) or (State("firing", now) if key in open_alerts else machine.initial(now))
-            obs = reading.observation
-            new, move = machine.step(state, obs, rules[key[0]], chosen, now)
+            obs, rule = reading.observation, rules[key[0]]
+            state = current.get(key) or (State("firing", now) if key in open_alerts else None)
+            if state is None:
+                new, move = machine.start(obs, rule, chosen, now)
+            else:
+                new, move = machine.step(state, obs, rule, chosen, now)
             if move is not None:
                 writer.record(reading.target, reading.unit_code, move, obs, open_alerts.get(key))
             rows.append(_state_row(key, new, obs, now))
-            wake = machine.wake_at(new, chosen)
-            if wake is not None:
-                wakes.append(wake)
+            current[key] = new
         for key, alert_id in open_alerts.items():
-            if key not in seen:
+            if key not in covered:
                 writer.remove(key, alert_id, current.get(key))
-        for key in current.keys() - seen:
+        for key in current.keys() - covered:
             engine_store.drop_state(conn, *key)
+            del current[key]
         engine_store.save_states(conn, rows)
-    return Pass(len(readings), writer.changes, min(wakes, default=None), time.perf_counter() - started)
+    wakes = {key: w for key, state in current.items() if (w := machine.wake_at(state, chosen)) is not None}
+    return Pass(len(readings), writer.changes, wakes, time.perf_counter() - started)
 
 
 def _state_row(key: tuple[str, str], state: State, obs: Observation, now: datetime) -> dict[str, Any]:

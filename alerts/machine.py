@@ -115,6 +115,13 @@ def step(  # noqa: PLR0911 - one return per rule of the table above
     return state, None
 
 
+def start(obs: Observation, rule: Rule, policy: Policy, now: datetime) -> tuple[State, Transition | None]:
+    """The first observation of a (target, unit): as from ``ok``, but entering ``insufficient``
+    is no transition (nothing was judged before)."""
+    new, move = step(initial(now), obs, rule, policy, now)
+    return (new, None) if new.name == "insufficient" else (new, move)
+
+
 def remove(state: State, now: datetime) -> tuple[State, Transition | None]:
     """The target is gone (or no longer covers the unit): a firing alert resolves."""
     if state.name == "firing":

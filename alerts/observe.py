@@ -5,11 +5,14 @@ A target naming a unit is read for that unit (with everything below it, as the d
 it); a target naming a level is read for every unit of that level in force today, one query per
 parent (``children_values``: the provinces are the children of the country). Targets sharing a
 window and an agency share their queries.
+
+A partial read (``touched``: the units ingest changed, with their ancestors; ``due``: pairs
+whose pending breach or hold is due) reads only the queries that answer for one of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from fractions import Fraction
@@ -75,6 +78,17 @@ def covered(target: Target, units: Mapping[str, Unit], today: date) -> list[str]
     return sorted(c for c, u in units.items() if u.level == target.level and in_force(u, today))
 
 
+def touched(changed: Iterable[str], units: Mapping[str, Unit]) -> frozenset[str]:
+    """The changed units and every unit above them: those whose KPIs may have moved."""
+    found: set[str] = set()
+    for leaf in changed:
+        code: str | None = leaf
+        while code is not None and code in units and code not in found:
+            found.add(code)
+            code = units[code].parent_code
+    return frozenset(found)
+
+
 def read(
     conn: Connection,
     catalog: queries.Catalog,
@@ -82,8 +96,15 @@ def read(
     *,
     now: datetime,
     tz: tzinfo,
+    only: frozenset[str] | None = None,
+    due: Collection[tuple[str, str]] = (),
 ) -> list[Reading]:
-    """Every target's KPI for every unit it covers, at ``now``."""
+    """Every target's KPI for every unit it covers, at ``now``; with ``only`` (touched units),
+    just the queries answering for one of those units or for a (target, unit) of ``due``."""
+
+    def wanted(target: Target, codes: Iterable[str]) -> bool:
+        return only is None or any(c in only or (target.name, c) in due for c in codes)
+
     local = now.astimezone(tz)
     units = catalog.units
     today = local.date()
@@ -108,10 +129,14 @@ def read(
         codes = covered(target, units, today)
         if target.unit is not None:
             found += [
-                Reading(target, c, ask(target.window, target.agency, c, False)[c][target.kpi]) for c in codes
+                Reading(target, c, ask(target.window, target.agency, c, False)[c][target.kpi])
+                for c in codes
+                if wanted(target, [c])
             ]
             continue
         for parent, children in _by_parent(codes, units).items():
+            if not wanted(target, children):
+                continue
             answer = ask(target.window, target.agency, parent, True)
             found += [Reading(target, c, answer[c][target.kpi]) for c in children if c in answer]
     return found

@@ -82,7 +82,9 @@ SETTINGS: tuple[Setting, ...] = (
         "YAML file of the wall display's scenes (KPI, period, seconds); default: the shipped example",
     ),
     Setting("IOC_DASHBOARD_POLL_MS", "2000", "how often open pages ask whether the data changed, ms"),
-    Setting("IOC_ALERTS_INTERVAL_S", "60", "seconds between two evaluations of every target by `ioc alerts`"),
+    Setting(
+        "IOC_ALERTS_INTERVAL_S", "300", "seconds between two evaluations of every target by `ioc alerts`"
+    ),
     Setting(
         "IOC_ALERTS_DEBOUNCE_S",
         "2",
@@ -110,7 +112,7 @@ _DEFAULTS = {s.name: s.default for s in SETTINGS}
 class AlertSettings:
     """The alert engine's timings and webhooks (``IOC_ALERTS_*``)."""
 
-    interval_s: float = 60.0
+    interval_s: float = 300.0
     debounce_s: float = 2.0
     pending_s: float = 300.0
     hysteresis: Decimal = Decimal(2)  # in the threshold's unit: percentage points for ratios

@@ -29,6 +29,7 @@ from alerts import store as targets_store
 from alerts.targets import Target
 from ioc.settings import Settings
 from refdata.model import ReferenceData
+from tests.net import free_port
 from tests.test_cli import ioc
 from tests.test_ingest import REFDATA, count, prepare, produce, start_ingest, wait_for
 from tests.test_ingest import stop as stop_ingest
@@ -333,7 +334,7 @@ def test_low_volume_is_insufficient_and_resolves_a_firing_alert(
     wait_for(lambda: in_state(url, thin, "insufficient", volume=30), 60, "insufficient data")
     wait_for(lambda: in_state(url, firing, "firing", volume=20, unit="00002"), 60, "the other firing")
     assert rows(url, "SELECT * FROM alerts WHERE target_name = %(t)s", {"t": thin}) == []
-    assert transitions(url, thin) == [("ok", "insufficient")]
+    assert transitions(url, thin) == []  # insufficient from the start: nothing was judged
 
     save_targets(url, target(firing, min_volume=100, unit="00002"))  # now it is too thin to judge
     wait_for(lambda: in_state(url, firing, "insufficient", unit="00002"), 60, "the firing one insufficient")
@@ -449,3 +450,19 @@ def test_the_standby_takes_over_when_the_active_evaluator_dies(
     wait_for(lambda: len(receiver.raw) == 2, 30, "both webhooks")
     assert len(set(receiver.keys)) == 2
     standby.stop()
+
+
+def test_without_redis_alerts_still_fire_and_webhooks_go_out(
+    settings, alert_env, ingest, evaluators, receiver, tmp_path
+):
+    url, topic = alert_env["IOC_DATABASE_URL"], alert_env["IOC_TOPIC"]
+    applications(settings, topic, online=1, in_person=9)
+    wait_for(lambda: count(url, "applications") == 10, 60, "the applications")
+    name = f"no redis {uuid.uuid4().hex[:6]}"
+    save_targets(url, target(name))
+    env = {**alert_env, "IOC_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    evaluator = start_evaluator(env, tmp_path, evaluators)
+    wait_for(lambda: in_state(url, name, "firing"), 60, "firing without Redis")
+    wait_for(lambda: len(receiver.raw) == 1, 30, "the webhook")
+    assert receiver.raw[0][1]["target"] == name
+    assert "Redis unreachable" in evaluator.stop()

@@ -11,7 +11,19 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from alerts.machine import Observation, Policy, Rule, State, Transition, initial, judge, remove, step, wake_at
+from alerts.machine import (
+    Observation,
+    Policy,
+    Rule,
+    State,
+    Transition,
+    initial,
+    judge,
+    remove,
+    start,
+    step,
+    wake_at,
+)
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 AT_LEAST_HALF = Rule(">=", Fraction(1, 2), Fraction(2, 100), min_volume=10)
@@ -100,6 +112,12 @@ def test_a_resolution_may_have_to_hold():
     assert (still.name, move) == ("firing", None)
     done, move = step(still, CLEAR, AT_LEAST_HALF, policy, at(55))
     assert (done.name, move) == ("resolved", Transition("firing", "resolved", "recovered"))
+
+
+def test_the_first_observation_starts_quietly_unless_it_breaches():
+    assert start(THIN, AT_LEAST_HALF, MINUTE, T0) == (State("insufficient", T0), None)
+    assert start(MET, AT_LEAST_HALF, MINUTE, T0) == (State("ok", T0), None)
+    assert start(BREACH, AT_LEAST_HALF, MINUTE, T0) == (State("pending", T0), Transition("ok", "pending"))
 
 
 def test_a_removed_target_resolves_only_a_firing_alert():
