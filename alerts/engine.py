@@ -29,6 +29,7 @@ from alerts import webhooks
 from alerts.announce import Announcer, Changes
 from alerts.engine_store import Connection, try_lock
 from alerts.evaluate import Change, Pass, evaluate
+from ioc.errors import IocError
 from ioc.settings import Settings
 
 log = logging.getLogger("ioc.alerts")
@@ -62,22 +63,28 @@ class Engine:
 
     def _take_over(self, stop: threading.Event) -> Connection | None:
         """A connection holding the lock, once this process may act; None when stopped."""
-        said_standby = False
+        said_standby = said_unreachable = False
+        conn: Connection | None = None
         while not stop.is_set():
-            conn: Connection | None = None
             try:
-                conn = store.connect(self.settings.database_url, autocommit=True)
+                if conn is None:
+                    conn = store.connect(self.settings.database_url, autocommit=True)
                 if try_lock(conn):
                     log.info("active: this evaluator holds the lock and evaluates the targets")
                     return conn
                 if not said_standby:
                     log.info("standby: another evaluator is active; trying every %g s", self.alerts.standby_s)
                     said_standby = True
-            except (psycopg.Error, OSError) as exc:
-                log.warning("database unreachable (%s); trying again in %g s", exc, self.alerts.standby_s)
-            if conn is not None:
-                conn.close()
+            except (psycopg.Error, OSError, IocError) as exc:
+                if not said_unreachable:
+                    log.warning("database unreachable (%s); trying every %g s", exc, self.alerts.standby_s)
+                    said_unreachable = True
+                if conn is not None:
+                    conn.close()
+                conn = None
             stop.wait(self.alerts.standby_s)
+        if conn is not None:
+            conn.close()
         return None
 
     def _act(self, conn: Connection, stop: threading.Event, announcer: Announcer, changes: Changes) -> None:

@@ -466,3 +466,24 @@ def test_without_redis_alerts_still_fire_and_webhooks_go_out(
     wait_for(lambda: len(receiver.raw) == 1, 30, "the webhook")
     assert receiver.raw[0][1]["target"] == name
     assert "Redis unreachable" in evaluator.stop()
+
+
+def test_an_evaluator_that_loses_its_connection_stands_by_and_takes_over_again(
+    settings, alert_env, ingest, evaluators, receiver, tmp_path
+):
+    url, topic = alert_env["IOC_DATABASE_URL"], alert_env["IOC_TOPIC"]
+    applications(settings, topic, online=1, in_person=9)
+    evaluator = start_evaluator(alert_env, tmp_path, evaluators)
+    evaluator.wait_for("active")
+    holders = """
+        SELECT pg_terminate_backend(l.pid) AS ended
+          FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+         WHERE l.locktype = 'advisory' AND d.datname = current_database()
+    """
+    assert [r["ended"] for r in rows(url, holders)] == [True]  # the lock was held, by one session
+    evaluator.wait_for("lost the database connection")
+    wait_for(lambda: evaluator.text().count("active:") == 2, 30, "the lock taken again")
+    name = f"after reconnect {uuid.uuid4().hex[:6]}"
+    save_targets(url, target(name))
+    wait_for(lambda: in_state(url, name, "firing"), 60, "firing after the reconnection")
+    evaluator.stop()
