@@ -16,6 +16,7 @@ A database that cannot be reached is a message, never a Dash error.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -70,7 +71,7 @@ def render(data: Data, unit: str, show: str | None, lang: Lang) -> tuple[Any, An
         found = data.alerts(unit, active_only=active_only)
         firing = sum(1 for e in found if e.firing)
         count = i18n.t("alert_count", lang, n=firing) if firing else ""
-        now = data.now()
+        now = datetime.now(data.tz)  # to the second: how long each has lasted
         return alerts_layout.table(found, reference, now, data.tz, lang, active_only=active_only), count
 
     return shielded(lang, compute, lambda text, kind: (message(text, kind=kind), ""))

@@ -159,7 +159,7 @@ def save(data: Data, values: Mapping[str, Any], editing: str | None, lang: Lang)
             out = answer(None, problems, editing, lang)
             return out | {"message": message(i18n.t("tg_not_saved", lang), kind="danger")}
         data.save_target(target)
-        out = answer({"name": target.name}, {}, target.name, lang)
+        out = filled(target, lang)  # as saved: a generated name, numbers written plainly
         out["message"] = message(i18n.t("tg_saved", lang, name=target.name), kind="success")
         out["version"] = seen(data, at=time.time())
         return out
@@ -263,8 +263,8 @@ def register(app: dash.Dash, data: Data, settings: Settings) -> dict[str, Any]:
     )
     def targets_form(**given: Any) -> dict[str, Any]:
         """Called with the inputs and states above by name."""
-        clicks = [t["value"] for t in ctx.triggered]
         lang = i18n.lang_of(given["lang"])
+        clicks = clicked(ctx.triggered_id, ctx.inputs_list)
         return act(
             data, ctx.triggered_id, clicks, values=given["values"], editing=given["editing"], lang=lang
         )
@@ -272,10 +272,21 @@ def register(app: dash.Dash, data: Data, settings: Settings) -> dict[str, Any]:
     return {"targets_poll": targets_poll, "targets_list": targets_list, "targets_form": targets_form}
 
 
+def clicked(trigger: Any, inputs: Sequence[Any]) -> int | None:
+    """The clicks of the button that triggered the call, read from the inputs by comparing IDs
+    (``ctx.triggered``'s values are looked up by the ID as JSON text, which misses IDs holding
+    non-ASCII characters, as target names do)."""
+    for entry in inputs:
+        for one in entry if isinstance(entry, list) else [entry]:
+            if one.get("id") == trigger:
+                return one.get("value")  # type: ignore[no-any-return]
+    return None
+
+
 def act(
     data: Data,
     trigger: Any,
-    clicks: Sequence[Any],
+    clicks: int | None,
     *,
     values: dict[str, Any],
     editing: str | None,
@@ -283,7 +294,7 @@ def act(
 ) -> dict[str, Any]:
     """What a click on the form's buttons or a row's "edit" does (nothing for the renderer's
     calls when the list brings new buttons, which carry no click)."""
-    if not any(clicks):
+    if not clicks:  # the renderer's call for new buttons, which carry no click
         return dict.fromkeys(form_outputs(), no_update)
     if isinstance(trigger, dict) and trigger.get("type") == ids.TG_EDIT:
         return edit(data, str(trigger["name"]), lang)

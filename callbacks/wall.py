@@ -109,7 +109,7 @@ DASH_KEEP = 20  # entries Dash's history and error lists keep
 LATEST_EVERY_S = 30.0  # the latest event's time is read again at least this often
 SPARK_DAYS = 14
 TICKER_LENGTH = 8
-ALERTS_SHOWN = 3  # alerts listed on the wall; a line says how many more fire
+ALERTS_SHOWN = 2  # alerts listed on the wall (as tall as the ticker); the title counts them all
 
 
 def offline_after_ms(interval_ms: int) -> int:
@@ -309,9 +309,9 @@ def _ticker(wall: Wall, home: str, lang: Lang) -> list[html.Li]:
 
 
 def _alerts(wall: Wall, shown: Sequence[Episode], firing: int, lang: Lang) -> list[Any]:
-    """The firing alerts of the home unit's subtree, most severe and newest first, each with its
-    severity as a shape, a word and a colour, the unit, the KPI's value against the target and
-    since when; how many more when they do not all fit."""
+    """The firing alerts of the home unit's subtree, most severe and newest first (the title
+    counts them all), each on two lines: its severity as a shape, a word and a colour, the unit
+    and since when; the value against the target and the KPI."""
     title = html.H2(
         f"{i18n.t('active_alerts', lang)} ({firing})" if firing else i18n.t("active_alerts", lang),
         className="wall-section-title",
@@ -325,36 +325,34 @@ def _alerts(wall: Wall, shown: Sequence[Episode], firing: int, lang: Lang) -> li
         fired = alert.fired_at.astimezone(wall.data.tz)
         since = f"{fired:%H:%M}" if fired.date() == today else alert_text.moment(fired, wall.data.tz, lang)
         target = alert_text.threshold(alert.kpi, alert.comparison, alert.threshold, lang)
+        head = [
+            html.Span(alert_text.badge(alert.severity, lang), className="alert-severity"),
+            html.Span(reference.name(alert.unit_code, lang), className="alert-unit"),
+            html.Span(i18n.t("alert_since", lang, at=since), className="alert-since"),
+        ]
+        body = [
+            html.Span(alert_text.value(alert.kpi, alert.fired_value, lang), className="alert-value"),
+            html.Span(i18n.t("alert_target", lang, threshold=target), className="alert-target"),
+            html.Span(i18n.kpi_name(alert.kpi, lang), className="alert-kpi"),
+        ]
         rows.append(
             html.Li(
                 [
-                    html.Div(
-                        [
-                            html.Span(alert_text.badge(alert.severity, lang), className="alert-severity"),
-                            html.Span(reference.name(alert.unit_code, lang), className="alert-unit"),
-                        ],
-                        className="alert-head",
-                    ),
-                    html.Div(
-                        [
-                            html.Span(i18n.kpi_name(alert.kpi, lang), className="alert-kpi"),
-                            html.Span(
-                                alert_text.value(alert.kpi, alert.fired_value, lang), className="alert-value"
-                            ),
-                            html.Span(
-                                i18n.t("alert_target", lang, threshold=target), className="alert-target"
-                            ),
-                            html.Span(i18n.t("alert_since", lang, at=since), className="alert-since"),
-                        ],
-                        className="alert-body",
-                    ),
+                    html.Div(_spaced(head), className="alert-head"),
+                    html.Div(_spaced(body), className="alert-body"),
                 ],
                 className=f"wall-alert alert-{alert.severity}",
             )
         )
-    if firing > len(shown):
-        rows.append(html.Li(i18n.t("alert_more", lang, n=firing - len(shown)), className="alert-more"))
     return [title, html.Ul(rows, className="wall-alert-list alerting")]
+
+
+def _spaced(parts: list[html.Span]) -> list[Any]:
+    """Spans with a space between them (for screen readers and copied text; CSS sets the gap)."""
+    spaced: list[Any] = []
+    for part in parts:
+        spaced += [part, " "] if part is not parts[-1] else [part]
+    return spaced
 
 
 def register(app: dash.Dash, wall: Wall) -> dict[str, Any]:

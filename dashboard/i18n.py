@@ -169,7 +169,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "duration_minutes": ("{m} phút", "{m} min"),
     "duration_short": ("dưới 1 phút", "under a minute"),
     "ack_button": ("Xác nhận", "Acknowledge"),
-    "ack_by": ("{name}, {at}", "{name}, {at}"),
     "ack_name": ("Người xác nhận", "Acknowledging as"),
     "ack_name_placeholder": ("Họ và tên", "Your name"),
     "ack_name_empty": ("Nhập họ tên người xác nhận.", "Type your name to acknowledge."),
@@ -188,7 +187,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "banner_link": ("Xem cảnh báo", "See the alerts"),
     "alert_target": ("mục tiêu {threshold}", "target {threshold}"),
     "alert_since": ("từ {at}", "since {at}"),
-    "alert_more": ("… và {n} cảnh báo khác", "… and {n} more"),
     # Targets: the /targets page.
     "targets_title": ("Mục tiêu cảnh báo", "Alert targets"),
     "targets_none": ("Chưa có mục tiêu nào.", "No targets yet."),
@@ -204,7 +202,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "tg_window": ("Khoảng đánh giá", "Window"),
     "tg_min_volume": ("Số hồ sơ tối thiểu", "Minimum applications"),
     "tg_severity": ("Mức độ", "Severity"),
-    "tg_actions": ("", ""),
     "comparison_ge": ("≥ không thấp hơn", "≥ at least"),
     "comparison_le": ("≤ không cao hơn", "≤ at most"),
     "level_province": ("Tỉnh", "Province"),

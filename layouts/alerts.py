@@ -131,9 +131,9 @@ def row(episode: Episode, reference: Reference, now: datetime, tz: tzinfo, lang:
         alert_text.lasted(episode, now, lang),
         acknowledgement(episode, tz, lang),
     ]
-    numeric = {4, 5, 6}
+    kinds = {4: "num", 5: "num", 6: "num", 8: "when", 9: "when", 10: "when"}
     return html.Tr(
-        [html.Td(cell, className="num" if i in numeric else None) for i, cell in enumerate(cells)],
+        [html.Td(cell, className=kinds.get(i)) for i, cell in enumerate(cells)],
         id=f"{ids.AL_ROW}-{episode.id}",
         className="al-firing" if episode.firing else "al-resolved",
     )
@@ -143,7 +143,9 @@ def acknowledgement(episode: Episode, tz: tzinfo, lang: Lang) -> Any:
     """Who acknowledged it and when; a button for a firing one nobody has; else nothing."""
     if episode.acknowledged_by is not None:
         at = alert_text.moment(episode.acknowledged_at, tz, lang)
-        return html.Span(i18n.t("ack_by", lang, name=episode.acknowledged_by, at=at), className="al-acked")
+        return html.Span(
+            [f"{episode.acknowledged_by},", html.Br(), at], className="al-acked"
+        )  # who, then when
     if episode.firing:
         return dbc.Button(
             i18n.t("ack_button", lang),

@@ -285,6 +285,11 @@ def test_the_targets_form_says_problems_in_vietnamese_and_saves_only_a_valid_row
         data, {**values, "level": None, "threshold": "92,5", "min_volume": "20"}, None, "vi"
     )
     assert saved["editing"] == name
+    assert (saved["value:threshold"], saved["value:min_volume"], saved["value:kpi"]) == (
+        "92,5",
+        "20",
+        "on_time_rate",
+    )
     assert saved["version"] is not no_update
     assert "Đã lưu mục tiêu" in layout_json(saved["message"])
     try:
@@ -360,7 +365,11 @@ def test_the_alerts_page_lists_formats_and_acknowledges(data: Data, dash_store: 
     assert "Đã xác nhận cảnh báo" in layout_json(message)
     assert version is not no_update
     table, _ = callbacks["alerts_render"](version, "active", "VN", "vi")
-    assert "Phạm Minh Đức, " in layout_json(table)
+    acked = layout_json(table)
+    assert "Phạm Minh Đức," in acked
+    with connect(dash_store.url) as conn:
+        (at,) = conn.execute("SELECT acknowledged_at FROM alerts WHERE id = %s", (firing,)).fetchone()
+    assert alert_text.moment(at, TZ, "vi") in acked  # when, in local time
     again, *_ = alerts_callbacks.acknowledge(data, firing, "Người Khác", "vi")
     assert "đã được Phạm Minh Đức xác nhận trước đó" in layout_json(again)
     # another province's page does not list it
@@ -419,7 +428,9 @@ def test_the_wall_lists_firing_alerts_of_its_home_unit(data: Data, dash_store: D
         insert_alert(dash_store.url, unit_code=HANOI, severity="info")
     many = wall_callbacks.refresh(wall, "VN", state, "en")
     assert many[11] == 2 + wall_callbacks.ALERTS_SHOWN
-    assert "… and 2 more" in layout_json(many[9])
+    listed = layout_json(many[9])
+    assert f"Active alerts ({2 + wall_callbacks.ALERTS_SHOWN})" in listed  # the title counts them all
+    assert listed.count("wall-alert alert-") == wall_callbacks.ALERTS_SHOWN
 
 
 def test_pages_through_the_router_and_when_the_database_is_down(
