@@ -125,7 +125,7 @@ class Engine:
                 wakes, woken = done.wakes, _monotonic(done.wake_at)
                 rest_until = time.monotonic() + IDLE_FACTOR * done.elapsed_s
             webhooks.deliver_due(conn, self.alerts)
-            retry_at = _monotonic(webhooks.next_due(conn))
+            retry_at = _monotonic(webhooks.next_due(conn, self.alerts))
 
     def _evaluate(
         self,

@@ -61,22 +61,23 @@ INSERT INTO alert_notifications (alert_id, kind, destination, idempotency_key, p
 VALUES (%(alert_id)s, %(kind)s, %(destination)s, %(key)s, %(payload)s)
 ON CONFLICT (idempotency_key) DO NOTHING
 """
+# A row with ``attempts`` at the limit (``%(attempts)s``, 0: none) is given up: kept, not sent.
 DUE = """
 SELECT id, destination, idempotency_key, payload, attempts FROM alert_notifications
- WHERE delivered_at IS NULL AND next_attempt_at <= now()
+ WHERE delivered_at IS NULL AND next_attempt_at <= now() AND (%(attempts)s = 0 OR attempts < %(attempts)s)
  ORDER BY id LIMIT %(limit)s
 """
 NEXT_DUE = """
 SELECT min(next_attempt_at) FROM alert_notifications
- WHERE delivered_at IS NULL AND next_attempt_at < 'infinity'
+ WHERE delivered_at IS NULL AND (%(attempts)s = 0 OR attempts < %(attempts)s)
 """
 DELIVERED = """
 UPDATE alert_notifications SET delivered_at = now(), attempts = attempts + 1, last_error = NULL
  WHERE id = %(id)s
 """
 FAILED = """
-UPDATE alert_notifications SET attempts = attempts + 1, last_error = %(error)s,
-       next_attempt_at = CASE WHEN %(give_up)s THEN 'infinity' ELSE now() + %(wait)s END
+UPDATE alert_notifications
+   SET attempts = attempts + 1, last_error = %(error)s, next_attempt_at = now() + %(wait)s
  WHERE id = %(id)s
 """
 HISTORY = """
@@ -169,12 +170,14 @@ def notify(
     )
 
 
-def due(conn: Connection, limit: int = 50) -> list[Due]:
-    return [Due(*row) for row in conn.execute(DUE, {"limit": limit}).fetchall()]  # type: ignore[arg-type]
+def due(conn: Connection, *, attempts: int, limit: int = 50) -> list[Due]:
+    """The rows to send now, not given up after ``attempts`` (0: never given up)."""
+    found = conn.execute(DUE, {"limit": limit, "attempts": attempts}).fetchall()
+    return [Due(*row) for row in found]  # type: ignore[arg-type]
 
 
-def next_due(conn: Connection) -> datetime | None:
-    row = conn.execute(NEXT_DUE).fetchone()
+def next_due(conn: Connection, *, attempts: int) -> datetime | None:
+    row = conn.execute(NEXT_DUE, {"attempts": attempts}).fetchone()
     return row[0] if row else None  # type: ignore[return-value]
 
 
@@ -182,11 +185,8 @@ def delivered(conn: Connection, notification_id: int) -> None:
     conn.execute(DELIVERED, {"id": notification_id})
 
 
-def failed(conn: Connection, notification_id: int, error: str, *, wait_s: float, give_up: bool) -> None:
-    conn.execute(
-        FAILED,
-        {"id": notification_id, "error": error[:1000], "wait": timedelta(seconds=wait_s), "give_up": give_up},
-    )
+def failed(conn: Connection, notification_id: int, error: str, *, wait_s: float) -> None:
+    conn.execute(FAILED, {"id": notification_id, "error": error[:1000], "wait": timedelta(seconds=wait_s)})
 
 
 def history(conn: Connection, limit: int) -> list[dict[str, Any]]:

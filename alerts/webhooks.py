@@ -3,9 +3,10 @@
 
 A failure (no answer within the timeout, a refused connection, any other status) counts an
 attempt, keeps the error and waits before the next one: ``retry_base_s`` doubled per attempt,
-at most ``retry_max_s``; after ``retry_attempts`` (0: never) the row is given up (it stays, with
-its last error, undelivered). A crash between a POST and its marking sends it again with the
-same key, so a receiver that deduplicates by key sees each notification once.
+at most ``retry_max_s``; after ``retry_attempts`` (0: never) the row is given up: it stays,
+undelivered, with its last error (raising the setting tries it again). A crash between a POST
+and its marking sends it again with the same key, so a receiver that deduplicates by key sees
+each notification once.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def backoff(attempts: int, settings: AlertSettings) -> float:
 def deliver_due(conn: Connection, settings: AlertSettings, *, limit: int = 50) -> int:
     """Send the due rows (at most ``limit``); returns how many were delivered."""
     sent = 0
-    for row in engine_store.due(conn, limit):
+    for row in engine_store.due(conn, attempts=settings.retry_attempts, limit=limit):
         error = post(row.destination, row.idempotency_key, row.payload, settings.webhook_timeout_s)
         if error is None:
             engine_store.delivered(conn, row.id)
@@ -58,7 +59,7 @@ def deliver_due(conn: Connection, settings: AlertSettings, *, limit: int = 50) -
         attempts = row.attempts + 1
         give_up = settings.retry_attempts > 0 and attempts >= settings.retry_attempts
         wait = backoff(attempts, settings)
-        engine_store.failed(conn, row.id, error, wait_s=wait, give_up=give_up)
+        engine_store.failed(conn, row.id, error, wait_s=wait)
         if give_up:
             log.error("webhook %s given up after %d attempts: %s", row.idempotency_key, attempts, error)
         else:
@@ -66,5 +67,6 @@ def deliver_due(conn: Connection, settings: AlertSettings, *, limit: int = 50) -
     return sent
 
 
-def next_due(conn: Connection) -> datetime | None:
-    return engine_store.next_due(conn)
+def next_due(conn: Connection, settings: AlertSettings) -> datetime | None:
+    """When the next row not given up is due."""
+    return engine_store.next_due(conn, attempts=settings.retry_attempts)

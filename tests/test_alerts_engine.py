@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -56,6 +57,7 @@ class Receiver:
 
     url: str = ""
     raw: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # keys answered 503
     accepting: bool = True
     hold_first: bool = False
     holding: threading.Event = field(default_factory=threading.Event)
@@ -78,6 +80,7 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             if not got.accepting:
+                got.refused.append(self.headers["Idempotency-Key"])
                 self.send_response(503)
                 self.end_headers()
                 return
@@ -487,3 +490,47 @@ def test_an_evaluator_that_loses_its_connection_stands_by_and_takes_over_again(
     save_targets(url, target(name))
     wait_for(lambda: in_state(url, name, "firing"), 60, "firing after the reconnection")
     evaluator.stop()
+
+
+def test_a_failing_webhook_is_retried_with_backoff_and_given_up_after_the_attempts(
+    settings, alert_env, ingest, evaluators, receiver, tmp_path
+):
+    url, topic = alert_env["IOC_DATABASE_URL"], alert_env["IOC_TOPIC"]
+    applications(settings, topic, online=1, in_person=9)
+    wait_for(lambda: count(url, "applications") == 10, 60, "the applications")
+    dead = f"http://127.0.0.1:{free_port()}/nobody"
+    env = {**alert_env, "IOC_ALERTS_WEBHOOKS": f"{receiver.url},{dead}", "IOC_ALERTS_RETRY_ATTEMPTS": "3"}
+    receiver.accepting = False
+    save_targets(url, target(f"retried {uuid.uuid4().hex[:6]}"))
+    evaluator = start_evaluator(env, tmp_path, evaluators)
+    wait_for(lambda: len(receiver.refused) >= 2, 60, "two refused attempts")
+    receiver.accepting = True
+    wait_for(lambda: len(receiver.raw) == 1, 60, "the retry that is taken")
+    outbox = {r["destination"]: r for r in rows(url, "SELECT * FROM alert_notifications")}
+    taken = outbox[receiver.url]
+    assert taken["delivered_at"] is not None
+    assert taken["attempts"] == len(receiver.refused) + 1
+    assert len(set(receiver.refused)) == 1
+    assert receiver.refused[0] == receiver.raw[0][0]  # every try with the same key
+    wait_for(
+        lambda: (
+            rows(url, "SELECT attempts FROM alert_notifications WHERE destination = %(d)s", {"d": dead})[0][
+                "attempts"
+            ]
+            == 3
+        ),
+        60,
+        "the dead destination tried three times",
+    )
+    gone = rows(
+        url,
+        "SELECT attempts, last_error, delivered_at FROM alert_notifications WHERE destination = %(d)s",
+        {"d": dead},
+    )[0]
+    assert gone["delivered_at"] is None
+    assert "Connection refused" in gone["last_error"] or "URLError" in gone["last_error"]
+    time.sleep(1.5)  # more than the longest backoff (1 s): a fourth try would have happened
+    assert rows(url, "SELECT attempts FROM alert_notifications WHERE destination = %(d)s", {"d": dead}) == [
+        {"attempts": 3}
+    ]
+    assert "given up after 3 attempts" in evaluator.stop()
