@@ -1,4 +1,5 @@
-"""``ioc alerts``: the evaluator (bare command), ``history`` of episodes, ``ack`` one of them."""
+"""``ioc alerts``: the evaluator (bare command), ``history`` of episodes, ``ack`` one of them (these
+two through ``alerts.episodes``, the statements the dashboard uses too)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Annotated
 import typer
 
 import store
-from alerts import engine_store
+from alerts import episodes
 from alerts.engine import Engine
 from ioc import logs
+from ioc.errors import IocError
 from ioc.settings import Settings
 from kpi import registry
 
@@ -49,10 +51,10 @@ def history(
     """Recent alert episodes: when fired, where, what, and how each ended."""
     settings = Settings.from_env()
     with store.connect(settings.database_url, autocommit=True) as conn:
-        rows = engine_store.history(conn, limit)
-    for row in rows:
-        typer.echo(_line(row))
-    typer.echo(f"{len(rows)} alerts", err=True)
+        found = episodes.listing(conn, active_only=False, limit=limit)
+    for episode in found:
+        typer.echo(_line(episode))
+    typer.echo(f"{len(found)} alerts (firing first)", err=True)
 
 
 @alerts_app.command("ack")
@@ -61,31 +63,40 @@ def ack(
     by: Annotated[str, typer.Option("--by", help="Who acknowledges it.")],
 ) -> None:
     """Acknowledge an alert episode."""
-    if not by.strip():
-        msg = "say who acknowledges it"
-        raise typer.BadParameter(msg, param_hint="--by")
+    try:
+        name = episodes.checked_name(by)
+    except episodes.BadName as exc:
+        raise typer.BadParameter(str(exc), param_hint="--by") from None
     settings = Settings.from_env()
     with store.connect(settings.database_url, autocommit=True) as conn:
-        engine_store.acknowledge(conn, alert_id, by.strip())
-    typer.echo(f"ioc alerts: alert {alert_id} acknowledged by {by.strip()}", err=True)
+        done = episodes.acknowledge(conn, alert_id, name)
+    if done is None:
+        msg = f"no alert {alert_id}"
+        raise IocError(msg)
+    first = done.episode
+    if not done.recorded:
+        when = f"{first.acknowledged_at:%Y-%m-%d %H:%M %z}" if first.acknowledged_at else "?"
+        msg = f"alert {alert_id} was already acknowledged by {first.acknowledged_by} at {when}"
+        raise IocError(msg)
+    typer.echo(f"ioc alerts: alert {alert_id} acknowledged by {name}", err=True)
 
 
-def _line(row: dict[str, object]) -> str:
-    kpi = registry.get(str(row["kpi"]))
+def _line(episode: episodes.Episode) -> str:
+    kpi = registry.get(episode.kpi)
     unit = " %" if kpi.display == "percent" else ""
     scale = Decimal(100) if kpi.display == "percent" else Decimal(1)
 
-    def shown(value: object) -> str:
-        return "-" if value is None else f"{Decimal(str(value)) * scale:.1f}{unit}"
+    def shown(value: Decimal | None) -> str:
+        return "-" if value is None else f"{value * scale:.1f}{unit}"
 
     ended = "FIRING"
-    if row["state"] == "resolved":
-        ended = f"resolved {row['resolved_at']:%Y-%m-%d %H:%M} ({row['resolved_reason']})"
-        ended += f" at {shown(row['resolved_value'])}"
-    acked = f", acknowledged by {row['acknowledged_by']}" if row["acknowledged_by"] else ""
-    threshold = Decimal(str(row["threshold"])).normalize()
+    if episode.resolved_at is not None:
+        ended = f"resolved {episode.resolved_at:%Y-%m-%d %H:%M} ({episode.resolved_reason})"
+        ended += f" at {shown(episode.resolved_value)}"
+    acked = f", acknowledged by {episode.acknowledged_by}" if episode.acknowledged_by else ""
     return (
-        f"#{row['id']} {row['fired_at']:%Y-%m-%d %H:%M} [{row['severity']}] {row['target_name']} / "
-        f"{row['unit_code']}: {row['kpi']} {shown(row['fired_value'])}"
-        f" vs {row['comparison']} {threshold:f}{unit} ({row['window_name']}); {ended}{acked}"
+        f"#{episode.id} {episode.fired_at:%Y-%m-%d %H:%M} [{episode.severity}] {episode.target_name} / "
+        f"{episode.unit_code}: {episode.kpi} {shown(episode.fired_value)}"
+        f" vs {episode.comparison} {episode.threshold.normalize():f}{unit} ({episode.window_name});"
+        f" {ended}{acked}"
     )

@@ -1,5 +1,6 @@
 """The alert engine's statements (migrations 0013, 0014), all of them: states, transitions,
-episodes, the notification outbox, and the history and acknowledgement of ``ioc alerts``.
+episodes opened and closed, the notification outbox. (Listing and acknowledging episodes, for
+the dashboard and ``ioc alerts history/ack``, is ``alerts.episodes``.)
 
 Values are the KPI's own (a fraction for ratios); thresholds are as the target says them
 (percent for ratios). Every statement is parametrised.
@@ -19,7 +20,6 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from alerts.machine import State
-from ioc.errors import IocError
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -80,18 +80,6 @@ UPDATE alert_notifications
    SET attempts = attempts + 1, last_error = %(error)s, next_attempt_at = now() + %(wait)s
  WHERE id = %(id)s
 """
-HISTORY = """
-SELECT id, target_name, unit_code, kpi, agency_code, comparison, threshold, window_name, severity, state,
-       fired_at, fired_value, fired_volume, resolved_at, resolved_value, resolved_reason, acknowledged_by,
-       acknowledged_at
-  FROM alerts ORDER BY fired_at DESC, id DESC LIMIT %(limit)s
-"""
-ACK = """
-UPDATE alerts SET acknowledged_by = %(by)s, acknowledged_at = now()
- WHERE id = %(id)s AND acknowledged_at IS NULL
-RETURNING id
-"""
-ACKED = "SELECT acknowledged_by, acknowledged_at FROM alerts WHERE id = %(id)s"
 
 
 @dataclass(frozen=True)
@@ -187,21 +175,3 @@ def delivered(conn: Connection, notification_id: int) -> None:
 
 def failed(conn: Connection, notification_id: int, error: str, *, wait_s: float) -> None:
     conn.execute(FAILED, {"id": notification_id, "error": error[:1000], "wait": timedelta(seconds=wait_s)})
-
-
-def history(conn: Connection, limit: int) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(HISTORY, {"limit": limit}).fetchall()
-
-
-def acknowledge(conn: Connection, alert_id: int, by: str) -> None:
-    """Mark an episode acknowledged by ``by``; an IocError if it does not exist or already was."""
-    with conn.transaction():
-        if conn.execute(ACK, {"id": alert_id, "by": by}).fetchone() is not None:
-            return
-        row = conn.execute(ACKED, {"id": alert_id}).fetchone()
-    if row is None:
-        msg = f"no alert {alert_id}"
-        raise IocError(msg)
-    msg = f"alert {alert_id} was already acknowledged by {row[0]} at {row[1]:%Y-%m-%d %H:%M %z}"
-    raise IocError(msg)
