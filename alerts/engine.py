@@ -121,6 +121,7 @@ class Engine:
                 changed, changed_at = set(), None
             if ran and done is None:  # failed (e.g. a target deleted meanwhile): a full pass soon
                 full_at = min(full_at, time.monotonic() + min(self.alerts.interval_s, 5.0))
+                woken = None  # the full pass will say when
             elif done is not None:
                 wakes, woken = done.wakes, _monotonic(done.wake_at)
                 rest_until = time.monotonic() + IDLE_FACTOR * done.elapsed_s
