@@ -1,7 +1,8 @@
 """The router: the page for the URL's path, built from its query string, and the footer.
 
-``/`` the operator view, ``/wall`` the wall display, ``/status`` the system status; any other
-path, an unknown unit code or an unreachable database is a clear message, never a Dash error.
+``/`` the operator view, ``/wall`` the wall display, ``/alerts`` the alerts, ``/targets`` the
+targets, ``/status`` the system status; any other path, an unknown unit code or an unreachable
+database is a clear message, never a Dash error.
 """
 
 from __future__ import annotations
