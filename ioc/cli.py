@@ -23,6 +23,7 @@ from alerts import targets as alert_targets
 from alerts.cli import EXAMPLE as EXAMPLE_TARGETS
 from alerts.cli import targets_app
 from alerts.commands import alerts_app
+from auth.cli import audit_command, kiosk_app, users_app
 from bench.cli import bench_app
 from geo import load as geo_load
 from geo import store as geo_store
@@ -57,6 +58,9 @@ app.add_typer(geo_app, name="geo")
 app.add_typer(kpi_app, name="kpi")
 app.add_typer(targets_app, name="targets")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(users_app, name="users")
+app.add_typer(kiosk_app, name="kiosk")
+app.command("audit")(audit_command)
 register_simulate(app)
 
 

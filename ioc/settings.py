@@ -104,6 +104,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IOC_ALERTS_RETRY_MAX_S", "3600", "longest wait between two retries of a webhook"),
     Setting("IOC_ALERTS_RETRY_ATTEMPTS", "20", "attempts before a webhook is given up; 0 retries forever"),
     Setting("IOC_ALERTS_STANDBY_S", "5", "how often a standby `ioc alerts` tries to take over"),
+    Setting("IOC_AUTH_SESSION_S", "43200", "seconds a sign-in lasts before the user must sign in again"),
+    Setting(
+        "IOC_AUTH_THROTTLE_WINDOW_S", "900", "seconds over which failed sign-ins are counted by the throttle"
+    ),
+    Setting(
+        "IOC_AUTH_THROTTLE_FREE",
+        "5",
+        "failed sign-ins of one username within the window before each further attempt must wait",
+    ),
+    Setting(
+        "IOC_AUTH_THROTTLE_ADDRESS_FREE",
+        "50",
+        "failed sign-ins from one client address within the window before each further attempt must wait",
+    ),
+    Setting("IOC_AUTH_THROTTLE_MAX_S", "300", "longest wait the throttle imposes between two attempts"),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
@@ -126,6 +141,17 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """Sessions and the sign-in throttle (``IOC_AUTH_*``)."""
+
+    session_s: float = 43200.0
+    throttle_window_s: float = 900.0
+    throttle_free: int = 5
+    throttle_address_free: int = 50
+    throttle_max_s: float = 300.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated configuration of one process."""
 
@@ -142,6 +168,7 @@ class Settings:
     wall_scenes: Path | None = None  # None: the shipped dashboard/scenes.example.yaml
     poll_ms: int = 2000
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -204,6 +231,13 @@ class Settings:
                 retry_attempts=get("IOC_ALERTS_RETRY_ATTEMPTS", _non_negative),
                 standby_s=get("IOC_ALERTS_STANDBY_S", _positive_seconds),
             ),
+            auth=AuthSettings(
+                session_s=get("IOC_AUTH_SESSION_S", _positive_seconds),
+                throttle_window_s=get("IOC_AUTH_THROTTLE_WINDOW_S", _positive_seconds),
+                throttle_free=get("IOC_AUTH_THROTTLE_FREE", _positive),
+                throttle_address_free=get("IOC_AUTH_THROTTLE_ADDRESS_FREE", _positive),
+                throttle_max_s=get("IOC_AUTH_THROTTLE_MAX_S", _positive_seconds),
+            ),
         )
 
 
@@ -232,6 +266,14 @@ def _non_negative(raw: str) -> int:
     value = _int(raw)
     if value < 0:
         msg = f"expected 0 or more, got {value}"
+        raise ValueError(msg)
+    return value
+
+
+def _positive(raw: str) -> int:
+    value = _int(raw)
+    if value < 1:
+        msg = f"expected 1 or more, got {value}"
         raise ValueError(msg)
     return value
 
