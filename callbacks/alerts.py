@@ -25,6 +25,7 @@ import dash_bootstrap_components as dbc  # type: ignore[import-untyped]
 from dash import ALL, Input, Output, State, ctx, html, no_update
 
 from alerts.episodes import NAME_MAX, BadName, checked_name
+from callbacks.clicks import clicked
 from callbacks.operator import shielded
 from dashboard import alert_text, i18n
 from dashboard.data import Data
@@ -185,11 +186,11 @@ def register(app: dash.Dash, data: Data, settings: Settings) -> dict[str, Any]:
         prevent_initial_call=True,
     )
     def alerts_acknowledge(clicks: list[int | None], name: str | None, lang: str | None) -> tuple[Any, ...]:
-        clicked = ctx.triggered_id
+        button = ctx.triggered_id
         # New buttons (every render replaces them) call this too, with no click: nothing to do.
-        if not isinstance(clicked, dict) or not any(t["value"] for t in ctx.triggered):
+        if not isinstance(button, dict) or not clicked(button, ctx.inputs_list):
             return no_update, no_update, no_update, no_update
-        return acknowledge(data, int(clicked["alert"]), name, i18n.lang_of(lang))
+        return acknowledge(data, int(button["alert"]), name, i18n.lang_of(lang))
 
     @app.callback(
         Output(ids.OP_ALERT_BANNER, "children"),

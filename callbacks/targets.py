@@ -20,6 +20,7 @@ from dash import ALL, Input, Output, State, ctx, no_update
 
 from alerts import targets as target_rules
 from alerts.targets import FIELDS, Problem, Target
+from callbacks.clicks import clicked
 from callbacks.operator import shielded
 from dashboard import access, i18n
 from dashboard.data import Data
@@ -270,17 +271,6 @@ def register(app: dash.Dash, data: Data, settings: Settings) -> dict[str, Any]:
         )
 
     return {"targets_poll": targets_poll, "targets_list": targets_list, "targets_form": targets_form}
-
-
-def clicked(trigger: Any, inputs: Sequence[Any]) -> int | None:
-    """The clicks of the button that triggered the call, read from the inputs by comparing IDs
-    (``ctx.triggered``'s values are looked up by the ID as JSON text, which misses IDs holding
-    non-ASCII characters, as target names do)."""
-    for entry in inputs:
-        for one in entry if isinstance(entry, list) else [entry]:
-            if one.get("id") == trigger:
-                return one.get("value")  # type: ignore[no-any-return]
-    return None
 
 
 def act(

@@ -333,7 +333,7 @@ def _alerts(wall: Wall, shown: Sequence[Episode], firing: int, lang: Lang) -> li
         body = [
             html.Span(alert_text.value(alert.kpi, alert.fired_value, lang), className="alert-value"),
             html.Span(i18n.t("alert_target", lang, threshold=target), className="alert-target"),
-            html.Span(i18n.kpi_name(alert.kpi, lang), className="alert-kpi"),
+            html.Span(alert_text.kpi_name(alert.kpi, lang), className="alert-kpi"),
         ]
         rows.append(
             html.Li(

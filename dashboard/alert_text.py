@@ -21,15 +21,34 @@ SYMBOLS = {">=": "≥", "<=": "≤"}
 ICONS = {"critical": "◆", "warning": "▲", "info": "●"}
 
 
+def known(kpi: str) -> bool:
+    """Whether the registry has ``kpi`` (an old episode may name one it no longer has)."""
+    try:
+        registry.get(kpi)
+    except KeyError:
+        return False
+    return True
+
+
+def kpi_name(kpi: str, lang: Lang) -> str:
+    """The KPI's name, or its key when the registry does not have it."""
+    return i18n.kpi_name(kpi, lang) if known(kpi) else kpi
+
+
 def value(kpi: str, found: Decimal | None, lang: Lang) -> str:
     """A KPI's value (its own scale: a fraction for ratios) as the KPI is shown."""
+    if not known(kpi):
+        return i18n.t("no_data", lang) if found is None else i18n.number(float(found), lang, 2)
     return i18n.kpi_value(kpi, None if found is None else Fraction(found), lang)
 
 
 def threshold(kpi: str, comparison: str, amount: Decimal, lang: Lang) -> str:
     """``≥ 40,0 %``: a threshold as a target says it (percent for ratios), with its comparison."""
+    symbol = SYMBOLS.get(comparison, comparison)
+    if not known(kpi):
+        return f"{symbol} {i18n.number(float(amount), lang, 2)}"
     scaled = Fraction(amount) / 100 if registry.get(kpi).display == "percent" else Fraction(amount)
-    return f"{SYMBOLS.get(comparison, comparison)} {i18n.kpi_value(kpi, scaled, lang)}"
+    return f"{symbol} {i18n.kpi_value(kpi, scaled, lang)}"
 
 
 def window(name: str, lang: Lang) -> str:

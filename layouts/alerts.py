@@ -121,7 +121,7 @@ def row(episode: Episode, reference: Reference, now: datetime, tz: tzinfo, lang:
         ),
         alert_text.state(episode, lang),
         reference.name(episode.unit_code, lang),
-        i18n.kpi_name(kpi, lang),
+        alert_text.kpi_name(kpi, lang),
         alert_text.value(kpi, episode.fired_value, lang),
         alert_text.value(kpi, episode.resolved_value, lang) if not episode.firing else "",
         alert_text.threshold(kpi, episode.comparison, episode.threshold, lang),

@@ -208,11 +208,11 @@ def table(targets: Sequence[Target], reference: Reference, lang: Lang, *, editab
     for target in targets:
         cells: list[Any] = [
             target.name,
-            i18n.kpi_name(target.kpi, lang) if _known(target.kpi) else target.kpi,
+            alert_text.kpi_name(target.kpi, lang),
             scope(target, reference, lang),
             reference.agency_name(target.agency) if target.agency else "",
             alert_text.threshold(target.kpi, target.comparison, target.threshold, lang)
-            if _known(target.kpi)
+            if alert_text.known(target.kpi)
             else "",
             alert_text.window(target.window, lang),
             i18n.number(target.min_volume, lang),
@@ -274,11 +274,3 @@ def window_options(lang: Lang) -> Options:
 
 def severity_options(lang: Lang) -> Options:
     return [{"label": alert_text.badge(s, lang), "value": s} for s in SEVERITIES]
-
-
-def _known(kpi: str) -> bool:
-    try:
-        registry.get(kpi)
-    except KeyError:
-        return False
-    return True

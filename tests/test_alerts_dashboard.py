@@ -476,3 +476,35 @@ def test_the_alerts_poll_moves_with_the_data_version(dash_store: DashStore, make
     moved, _ = poll(3, first)
     assert moved is not no_update
     assert moved["version"] > first["version"]
+
+
+def test_an_episode_of_a_kpi_the_registry_no_longer_has_is_still_shown(
+    data: Data, dash_store: DashStore, make_app: Any
+):
+    gone = insert_alert(dash_store.url, kpi="retired_rate", threshold=12.5, fired_value="0.25")
+    app = make_app(dash_store.settings)
+    table, count = app._ioc_callbacks["alerts_render"](None, "active", "VN", "vi")
+    shown = layout_json(table)
+    assert f'"al-row-{gone}"' in shown
+    assert "retired_rate" in shown
+    assert "≥ 12,50" in shown
+    assert count == "1 cảnh báo đang hoạt động"
+    wall = wall_callbacks.Wall(data, Maps(data), (scenes.Scene("received", "today", 60),), 2000, 300)
+    state = wall_callbacks.tick(wall, None, "vi", datetime.now(UTC))[5]
+    assert "retired_rate" in layout_json(wall_callbacks.refresh(wall, "VN", state, "vi")[9])
+
+
+def test_a_click_is_read_by_the_buttons_id_whatever_its_characters():
+    from callbacks.clicks import clicked  # noqa: PLC0415
+
+    name = {"type": "tg-edit", "name": "Hà Nội — tỷ lệ hồ sơ nộp trực tuyến"}
+    inputs = [
+        [
+            {"id": {"type": "tg-edit", "name": "Mọi tỉnh"}, "property": "n_clicks", "value": 0},
+            {"id": name, "property": "n_clicks", "value": 2},
+        ],
+        {"id": "tg-new", "property": "n_clicks", "value": 0},
+    ]
+    assert clicked(name, inputs) == 2
+    assert clicked("tg-new", inputs) == 0
+    assert clicked({"type": "tg-edit", "name": "nope"}, inputs) is None
