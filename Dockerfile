@@ -23,6 +23,7 @@ COPY geo ./geo
 COPY kpi ./kpi
 COPY bench ./bench
 COPY alerts ./alerts
+COPY auth ./auth
 RUN pip install .
 
 USER ioc

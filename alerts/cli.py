@@ -26,16 +26,29 @@ def load(
     replace: Annotated[
         bool, typer.Option("--replace", help="Delete the targets the file does not name.")
     ] = False,
+    if_empty: Annotated[
+        bool,
+        typer.Option("--if-empty", help="Only when no target is set (keeps the targets operators edited)."),
+    ] = False,
 ) -> None:
     """Check FILE (every problem reported with its line) and save its targets, by name."""
     settings = Settings.from_env()
     with store.connect(settings.database_url, autocommit=True) as conn:
-        data = refdata_db.load(conn)
-        read = targets.read(
-            file, units={u.code: u.level for u in data.units}, agencies={a.code for a in data.agencies}
-        )
-        saved = targets_store.save(conn, read, replace=replace)
+        kept = targets_store.load(conn) if if_empty else []
+        if kept:
+            typer.echo(f"ioc targets: {len(kept)} targets already set, {file} not loaded", err=True)
+            return
+        saved = save_file(conn, file, replace=replace)
     typer.echo(f"ioc targets: {saved} targets saved from {file}", err=True)
+
+
+def save_file(conn: targets_store.Connection, file: Path, *, replace: bool = False) -> int:
+    """Check ``file`` against the reference data in force and save its targets; how many."""
+    data = refdata_db.load(conn)
+    read = targets.read(
+        file, units={u.code: u.level for u in data.units}, agencies={a.code for a in data.agencies}
+    )
+    return targets_store.save(conn, read, replace=replace)
 
 
 @targets_app.command("list")

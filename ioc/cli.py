@@ -19,8 +19,8 @@ import typer
 import stack
 import store
 from alerts import store as targets_store
-from alerts import targets as alert_targets
 from alerts.cli import EXAMPLE as EXAMPLE_TARGETS
+from alerts.cli import save_file as save_targets
 from alerts.cli import targets_app
 from alerts.commands import alerts_app
 from auth.cli import audit_command, kiosk_app, users_app
@@ -245,10 +245,7 @@ def up(
                 for line in geo_load.load_default(conn).lines():
                     _say(f"geography: {line}")
         if not targets_store.load(conn):
-            units: dict[str, str] = {u.code: u.level for u in loaded.units}
-            agencies = {a.code for a in loaded.agencies}
-            example = alert_targets.read(EXAMPLE_TARGETS, units=units, agencies=agencies)
-            _say(f"targets: {targets_store.save(conn, example)} example targets loaded (none were set)")
+            _say(f"targets: {save_targets(conn, EXAMPLE_TARGETS)} example targets loaded (none were set)")
         has_events = conn.execute("SELECT EXISTS (SELECT FROM event_ids)").fetchone() == (True,)
     ensure_topic(settings.kafka_bootstrap, settings.topic)
     _say(f"topic {settings.topic} ready")
