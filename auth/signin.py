@@ -18,7 +18,7 @@ from typing import Literal
 import psycopg
 
 from auth import audit, sessions, throttle, users
-from auth.passwords import Hasher
+from auth.passwords import MAX_LENGTH, Hasher
 from auth.sessions import Session
 from auth.users import User
 
@@ -57,7 +57,7 @@ def sign_in(
     verdict = throttle.begin(conn, name, address, policy, now=now)
     if not verdict.allowed:
         log.warning(
-            "sign-in of %r from %s throttled: %d recent failures, retry in %.0f s",
+            "sign-in of %r from %r throttled: %d recent failures, retry in %.0f s",
             name,
             address,
             verdict.failures,
@@ -66,7 +66,7 @@ def sign_in(
         return SignIn("throttled", retry_after_s=verdict.wait_s)
     found = users.credentials(conn, name)
     stored = found.password_hash if found else None
-    matches = hasher.verify(stored, password)
+    matches = len(password) <= MAX_LENGTH and hasher.verify(stored, password)
     ok = found is not None and matches and found.user.active
     throttle.finish(conn, verdict, succeeded=ok)
     if not ok or found is None:
@@ -79,7 +79,7 @@ def sign_in(
             address=address,
             detail={"reason": reason, "recent_failures": verdict.failures + 1},
         )
-        log.warning("sign-in of %r from %s failed (%d recent failures)", name, address, verdict.failures + 1)
+        log.warning("sign-in of %r from %r failed (%d recent failures)", name, address, verdict.failures + 1)
         return SignIn("refused")
     if stored is not None and hasher.needs_rehash(stored):
         users.rehash(conn, found.user.id, stored, hasher.hash(password))

@@ -161,6 +161,8 @@ def test_the_throttle_counts_an_address_across_usernames(auth_db: Connection):
         sign_in(auth_db, f"guess{i}", "wrong password!", address="10.6.6.6", now=t0)
     assert sign_in(auth_db, "alice", address="10.6.6.6", now=t0).outcome == "throttled"
     assert sign_in(auth_db, "alice", address="10.0.0.2", now=t0).outcome == "signed_in"
+    assert throttle.prune(auth_db, t0) == 0
+    assert throttle.prune(auth_db, t0 + timedelta(seconds=1)) == POLICY.address_free + 2
 
 
 def test_parallel_guesses_cannot_slip_past_the_throttle(auth_db: Connection):
@@ -235,3 +237,14 @@ def test_audit_entries_are_kept_and_filtered(auth_db: Connection):
     assert audit.recent(auth_db, since=future) == []
     with pytest.raises(ValueError, match="unknown audit action"):
         audit.record(auth_db, "alice", "launch_missiles")  # type: ignore[arg-type]
+
+
+def test_failures_are_logged_without_the_password(auth_db: Connection, caplog: pytest.LogCaptureFixture):
+    add(auth_db, "alice")
+    with caplog.at_level("WARNING", logger="ioc.auth"):
+        assert sign_in(auth_db, "alice", "my secret guess", address="10.0.0.3\nforged").outcome == "refused"
+        assert sign_in(auth_db, "alice", PASSWORD + "x" * 2000).outcome == "refused"  # too long: not hashed
+    assert len(caplog.records) == 2
+    assert "'alice'" in caplog.text
+    assert "10.0.0.3\\nforged" in caplog.text  # repr: no forged log line
+    assert "my secret guess" not in caplog.text
