@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -23,6 +23,7 @@ from alerts.cli import EXAMPLE as EXAMPLE_TARGETS
 from alerts.cli import save_file as save_targets
 from alerts.cli import targets_app
 from alerts.commands import alerts_app
+from auth import throttle
 from auth.cli import audit_command, kiosk_app, users_app
 from bench.cli import bench_app
 from geo import load as geo_load
@@ -40,6 +41,8 @@ from refdata import db as refdata_db
 from refdata import files as refdata_files
 from refdata.cli import app as refdata_app
 from simulate.cli import register as register_simulate
+
+ATTEMPTS_KEPT = timedelta(days=30)  # sign-in attempts, for `ioc db maintain`
 
 app = typer.Typer(
     help="Intelligent Operations Center for Vietnam's online public services.",
@@ -143,13 +146,16 @@ def db_status() -> None:
 
 @db_app.command("maintain")
 def db_maintain() -> None:
-    """Apply retention (IOC_RETENTION_DAYS) and compression (IOC_COMPRESS_AFTER_DAYS)."""
+    """Apply retention (IOC_RETENTION_DAYS) and compression (IOC_COMPRESS_AFTER_DAYS); forget
+    sign-in attempts older than 30 days (the sign-ins themselves stay in the audit trail)."""
 
     settings = _settings()
+    kept_from = datetime.now(UTC) - max(ATTEMPTS_KEPT, timedelta(seconds=settings.auth.throttle_window_s))
     with store.connect(settings.database_url, autocommit=True) as conn:
         report = store.maintain(
             conn, retention_days=settings.retention_days, compress_after_days=settings.compress_after_days
         )
+        pruned = throttle.prune(conn, kept_from)
     if report.retention_cutoff is None:
         _say("retention: keeping all events (IOC_RETENTION_DAYS=0)")
     else:
@@ -159,6 +165,7 @@ def db_maintain() -> None:
             f"{report.forgotten_ids} event ids forgotten"
         )
     _say(f"compression: {report.compressed_chunks} chunks compressed")
+    _say(f"sign-in attempts: {pruned} older than {kept_from:%Y-%m-%d %H:%M} UTC deleted")
 
 
 @app.command("ingest")

@@ -69,9 +69,18 @@ def test_db_commands_on_the_stack(settings: Settings, timescale_url: str):
     assert "licence apache" in after.stdout or "licence timescale" in after.stdout
     assert "hypertables:  events" in after.stdout
 
+    with psycopg.connect(timescale_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO sign_in_attempts (at, username, address, outcome)"
+            " VALUES (now() - interval '31 days', 'old', '10.0.0.1', 'failure'),"
+            "        (now() - interval '1 day', 'recent', '10.0.0.1', 'failure')"
+        )
     maintained = ioc("db", "maintain", env={**env, "IOC_RETENTION_DAYS": "30"})
     assert maintained.returncode == 0, maintained.stderr
     assert "0 chunks dropped" in maintained.stderr
+    assert "sign-in attempts: 1 older than" in maintained.stderr
+    with psycopg.connect(timescale_url) as conn:
+        assert conn.execute("SELECT username FROM sign_in_attempts").fetchall() == [("recent",)]
 
 
 def test_stack_status_lists_the_running_servers(settings: Settings):
