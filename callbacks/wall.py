@@ -5,8 +5,9 @@ scene from the clock, and updates the clock, the data's age and the stale banner
 version, the scene, the minute or the database's reachability changed does it change the
 ``wall-state`` store, which triggers ``refresh``: KPIs (from the Redis cache), then ``Patch``
 updates of the map's values and colours, the tiles, counters, ticker and alerts. The map's
-geometry is never sent again; lists on screen have a fixed length. With Redis down the tick
-runs ten times slower and every refresh asks PostgreSQL.
+geometry is never sent again; lists on screen have a fixed length. What a version means and how
+often to look again come from ``Data.poll``, as for every page: with Redis down the tick runs
+slower and every refresh asks PostgreSQL.
 
 Every answered tick also stamps ``wall-answered``; the watchdog, in the browser on its own timer,
 notices when those stamps stop (the server is down or unreachable, so nothing the server sends
@@ -134,12 +135,13 @@ class Wall:
 def tick(wall: Wall, state: dict[str, Any] | None, lang: Lang, now: datetime) -> tuple[Any, ...]:
     """Clock, age, banner, root class, the new state (or no_update), the timer's interval and the
     answer's stamp (the server's time: a new value on every answer, for the watchdog)."""
-    version = wall.data.version()
+    beat = wall.data.poll(wall.poll_ms)
+    version = beat.version
     scene = scenes.current(wall.scenes, now)
     minute = now.astimezone(wall.data.tz).replace(second=0, microsecond=0).isoformat()
     old = state or {}
     latest, checked, database = old.get("latest"), float(old.get("checked", 0.0)), bool(old.get("db", True))
-    if version is None or version != old.get("version") or time.time() - checked > LATEST_EVERY_S:
+    if beat.moved(old.get("version")) or time.time() - checked > LATEST_EVERY_S:
         try:
             found = wall.data.latest_event_at()
             latest, database = (found.isoformat() if found else None), True
@@ -180,7 +182,7 @@ def tick(wall: Wall, state: dict[str, Any] | None, lang: Lang, now: datetime) ->
         not stale,
         "wall stale" if stale else "wall",
         new if changed else no_update,
-        wall.poll_ms if version is not None else wall.poll_ms * 10,
+        beat.interval_ms,
         now.timestamp(),
     )
 

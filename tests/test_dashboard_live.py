@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from dash import no_update
 
 from callbacks import wall as wall_callbacks
+from dashboard import data as data_module
 from dashboard import scenes
 from dashboard.data import Data
 from dashboard.maps import Maps
@@ -94,7 +96,10 @@ def test_a_committed_batch_reaches_the_wall(dash_store: DashStore):
         data.close()
 
 
-def test_redis_down_answers_from_postgresql_and_polls_slower(dash_store: DashStore, make_app: Any):
+def test_redis_down_answers_from_postgresql_and_polls_slower(
+    dash_store: DashStore, make_app: Any, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(data_module, "SLOWER_WITHOUT_REDIS", 7)  # one place decides, for every page
     settings = replace(dash_store.settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     down = Data(settings)
     up = Data(dash_store.settings)
@@ -105,7 +110,7 @@ def test_redis_down_answers_from_postgresql_and_polls_slower(dash_store: DashSto
         assert down.values(HANOI, period, Filters(), now) == up.values(HANOI, period, Filters(), now)
         wall = wall_callbacks.Wall(down, Maps(down), TODAY, 2000, 300)
         tick = wall_callbacks.tick(wall, None, "vi", datetime.now(UTC))
-        assert tick[6] == 20_000
+        assert tick[6] == 14_000
         refreshed = wall_callbacks.refresh(wall, "VN", tick[5], "vi")
         assert refreshed[10] == []  # no error: the numbers come from PostgreSQL
     finally:
@@ -113,7 +118,7 @@ def test_redis_down_answers_from_postgresql_and_polls_slower(dash_store: DashSto
         up.close()
     app = make_app(settings)
     version, interval = app._ioc_callbacks["poll"](3, None)
-    assert interval == 10 * settings.poll_ms
+    assert interval == 7 * settings.poll_ms
     assert version == {"none": 3}  # recompute on the slower beat
 
 
