@@ -443,6 +443,8 @@ def test_the_standby_takes_over_when_the_active_evaluator_dies(
     name = f"before {uuid.uuid4().hex[:6]}"
     save_targets(url, target(name))
     wait_for(lambda: in_state(url, name, "firing"), 60, "the active one to fire")
+    delivered = "SELECT 1 FROM alert_notifications WHERE delivered_at IS NOT NULL"
+    wait_for(lambda: bool(rows(url, delivered)), 30, "its webhook")  # else the next one re-sends it
     assert "→" not in standby.text()  # the standby did nothing
     first.kill()
     standby.wait_for("active", 30)
