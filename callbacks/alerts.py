@@ -25,6 +25,7 @@ import dash_bootstrap_components as dbc  # type: ignore[import-untyped]
 from dash import ALL, Input, Output, State, ctx, html, no_update
 
 from alerts.episodes import NAME_MAX, BadName, checked_name
+from callbacks import bounded
 from callbacks.clicks import clicked
 from callbacks.operator import shielded
 from dashboard import alert_text, i18n
@@ -163,6 +164,8 @@ def register(app: dash.Dash, data: Data, settings: Settings) -> dict[str, Any]:
         old = shown or {}
         moved = any(now[k] != old.get(k) for k in now)
         return (now if moved else no_update), beat.interval_ms
+
+    bounded.trim_on(app, ids.AL_POLL)  # each beat is an entry of Dash's undo history
 
     @app.callback(
         Output(ids.AL_LIST, "children"),

@@ -30,6 +30,7 @@ import dash
 from dash import ALL, Input, Output, State, no_update
 from dash.dcc.express import send_string
 
+from callbacks import bounded
 from dashboard import i18n
 from dashboard.data import Data, Kpis
 from dashboard.errors import DatabaseDown, DatabaseFailed, UnknownUnit
@@ -502,6 +503,8 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
         if beat.version is None:  # no Redis: recompute on the slower beat, from PostgreSQL
             return {"none": n or 0}, beat.interval_ms
         return (beat.version if beat.moved(seen) else no_update), beat.interval_ms
+
+    bounded.trim_on(app, ids.OP_POLL)  # each beat is an entry of Dash's undo history
 
     @app.callback(
         Output(ids.OP_DOWNLOAD, "data"),

@@ -20,6 +20,7 @@ from dash import ALL, Input, Output, State, ctx, no_update
 
 from alerts import targets as target_rules
 from alerts.targets import FIELDS, Problem, Target
+from callbacks import bounded
 from callbacks.clicks import clicked
 from callbacks.operator import shielded
 from dashboard import access, i18n
@@ -242,6 +243,8 @@ def register(app: dash.Dash, data: Data, settings: Settings) -> dict[str, Any]:
             return {"version": None, "beat": n or 0}, beat.interval_ms
         moved = beat.moved((shown or {}).get("version"))
         return ({"version": beat.version} if moved else no_update), beat.interval_ms
+
+    bounded.trim_on(app, ids.TG_POLL)  # each beat is an entry of Dash's undo history
 
     @app.callback(Output(ids.TG_LIST, "children"), Input(ids.TG_VERSION, "data"), State(ids.LANG, "data"))
     def targets_list(_: Any, lang: str | None) -> Any:

@@ -29,6 +29,7 @@ from dash import ALL, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
 from alerts.episodes import Episode
+from callbacks import bounded
 from dashboard import alert_text, i18n, scenes
 from dashboard.data import Data, previous
 from dashboard.errors import DatabaseDown
@@ -74,10 +75,7 @@ ALERT_SOUND = """function(count, enabled) {
 # the wall (the stylesheet dims the figures behind it); the first answer takes it away and clears
 # the wall's state, so that the next tick recomputes everything (a refresh lost in the outage
 # must not leave old figures on screen). Its own memory is one object on ``window``. It also
-# bounds Dash's bookkeeping, which grows without limit on a page left open for days: the
-# renderer's undo history records every tick of every timer (plotly/dash#727, kept for an undo
-# button this app does not show) and every failed request is kept as an error. Both lists keep
-# their newest entries: a failing component reverts to the last one.
+# keeps Dash's bookkeeping bounded (``callbacks.bounded``, as the other pages' timers do).
 WATCHDOG = Template("""function(tick, answered, interval, hidden) {
     var dc = window.dash_clientside, now = Date.now();
     var watch = window.iocWallWatch || (window.iocWallWatch = {answered: answered, at: now});
@@ -92,21 +90,10 @@ WATCHDOG = Template("""function(tick, answered, interval, hidden) {
     }
     return [!offline, offline ? dc.no_update : null];
 
-    function keepBounded(state) {
-        var past = state && state.history && state.history.past, errors = state && state.error;
-        if (past && past.length > $keep) {
-            past.splice(0, past.length - $keep);  // oldest first
-        }
-        [errors && errors.backEnd, errors && errors.frontEnd].forEach(function(newestFirst) {
-            if (newestFirst && newestFirst.length > $keep) {
-                newestFirst.length = $keep;
-            }
-        });
-    }
+    $keep_bounded
 }""")
 OFFLINE_POLLS = 3  # the wall says it is offline after this many of the tick's intervals without an answer,
 OFFLINE_LEAST_MS = 10_000  # and never sooner than this (a slow answer is not an outage)
-DASH_KEEP = 20  # entries Dash's history and error lists keep
 LATEST_EVERY_S = 30.0  # the latest event's time is read again at least this often
 SPARK_DAYS = 14
 TICKER_LENGTH = 8
@@ -120,7 +107,9 @@ def offline_after_ms(interval_ms: int) -> int:
 
 def watchdog_js() -> str:
     """The watchdog's JavaScript with this module's limits written in."""
-    return WATCHDOG.substitute(polls=OFFLINE_POLLS, least_ms=OFFLINE_LEAST_MS, keep=DASH_KEEP)
+    return WATCHDOG.substitute(
+        polls=OFFLINE_POLLS, least_ms=OFFLINE_LEAST_MS, keep_bounded=bounded.KEEP_BOUNDED
+    )
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@
   limit and dims its figures; when the server is back, the same page (no reload) takes the
   banner away and shows new data again, and the scenes go on rotating;
 - over many refreshes and scene changes the page's JavaScript heap, its DOM and its event
-  listeners do not grow, nor does Dash's own bookkeeping.
+  listeners do not grow, nor does Dash's own bookkeeping;
+- nor does Dash's bookkeeping on the other pages that poll (``/``, ``/alerts``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 
+from callbacks import bounded
 from callbacks import wall as wall_callbacks
 from simulate.produce import KafkaSink
 from tests.events import event_json
@@ -324,5 +326,19 @@ def test_the_wall_left_alone_does_not_grow(wall: Page, dashboard: Dashboard, liv
     assert after["nodes"] <= before["nodes"] + MAX_MORE_NODES
     assert after["listeners"] <= before["listeners"]
     assert map_points(wall) == points  # values replaced, never appended
-    assert max(dash_lists(wall)) <= wall_callbacks.DASH_KEEP + 5  # one more per timer since the last trim
+    assert max(dash_lists(wall)) <= bounded.DASH_KEEP + 5  # one more per timer since the last trim
     assert wall.browser_errors() == []
+
+
+POLLED_S = 20.0  # 40 polls of the module's server: twice as many as the lists keep
+
+
+@pytest.mark.parametrize("path", ["/", "/alerts"])
+def test_the_pages_that_poll_keep_dash_bookkeeping_bounded(wall: Page, path: str):
+    page = wall.open(path)
+    page.until(lambda _: dash_lists(page)[0] > 0, what="the first poll in Dash's history")
+    time.sleep(POLLED_S)
+    lists = dash_lists(page)
+    print(f"\n{path}: history {lists[0]}, errors {lists[1:]} after {POLLED_S / (POLL_MS / 1000):.0f} polls")
+    assert max(lists) <= bounded.DASH_KEEP + 5  # one more per timer since the last trim
+    assert page.browser_errors() == []
