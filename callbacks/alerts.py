@@ -16,7 +16,7 @@ A database that cannot be reached is a message, never a Dash error.
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,7 +25,7 @@ import dash_bootstrap_components as dbc  # type: ignore[import-untyped]
 from dash import ALL, Input, Output, State, ctx, html, no_update
 
 from alerts.episodes import NAME_MAX, BadName, checked_name
-from callbacks import bounded
+from callbacks import bounded, footer
 from callbacks.clicks import clicked
 from callbacks.operator import shielded
 from dashboard import alert_text, i18n
@@ -152,18 +152,24 @@ def register(app: dash.Dash, data: Data, settings: Settings) -> dict[str, Any]:
     @app.callback(
         Output(ids.AL_VERSION, "data"),
         Output(ids.AL_POLL, "interval"),
+        *footer.OUTPUTS,
         Input(ids.AL_POLL, "n_intervals"),
         State(ids.AL_VERSION, "data"),
+        State(ids.LANG, "data"),
+        footer.SHOWN,
         prevent_initial_call=True,
     )
-    def alerts_poll(n: int | None, shown: dict[str, Any] | None) -> tuple[Any, int]:
+    def alerts_poll(
+        n: int | None, shown: dict[str, Any] | None, lang: str | None = None, status_shown: str | None = None
+    ) -> tuple[Any, ...]:
         beat = data.poll(settings.poll_ms)
         now = {"version": beat.version, "minute": data.now().isoformat()}
+        status = footer.update(data.status(beat, datetime.now(UTC)), lang, status_shown)
         if beat.version is None:  # no Redis: recompute on the slower beat, from PostgreSQL
-            return {**now, "beat": n or 0}, beat.interval_ms
+            return {**now, "beat": n or 0}, beat.interval_ms, *status
         old = shown or {}
         moved = any(now[k] != old.get(k) for k in now)
-        return (now if moved else no_update), beat.interval_ms
+        return (now if moved else no_update), beat.interval_ms, *status
 
     bounded.trim_on(app, ids.AL_POLL)  # each beat is an entry of Dash's undo history
 

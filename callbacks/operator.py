@@ -13,7 +13,7 @@
 - every part shows its own message when the unit is unknown or the database is down;
 - ``poll``: a cheap timer that reads ingest's data version and changes the version store (which
   triggers the parts above) only when it moved since the page was built or last updated; ten
-  times slower while Redis is down;
+  times slower while Redis is down; its answer also keeps the footer's status true;
 - ``export``: the table as shown (its rows in their current order, values as displayed) as CSV;
 - in the browser, ``SORT_BY``: a click on a column's header sorts the table by it.
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any, TypeVar
 
@@ -30,7 +30,7 @@ import dash
 from dash import ALL, Input, Output, State, no_update
 from dash.dcc.express import send_string
 
-from callbacks import bounded
+from callbacks import bounded, footer
 from dashboard import i18n
 from dashboard.data import Data, Kpis
 from dashboard.errors import DatabaseDown, DatabaseFailed, UnknownUnit
@@ -493,16 +493,21 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
     @app.callback(
         Output(ids.OP_VERSION, "data"),
         Output(ids.OP_POLL, "interval"),
+        *footer.OUTPUTS,
         Input(ids.OP_POLL, "n_intervals"),
         State(ids.OP_VERSION, "data"),
+        LANG,
+        footer.SHOWN,
         prevent_initial_call=True,
     )
-    def poll(n: int | None, seen: Any) -> tuple[Any, int]:
-        """The version when it moved since ``seen`` (the page's, from when it was built)."""
+    def poll(n: int | None, seen: Any, lang: str | None = None, shown: str | None = None) -> tuple[Any, ...]:
+        """The version when it moved since ``seen`` (the page's, from when it was built), and the
+        footer's status when it changed."""
         beat = data.poll(settings.poll_ms)
+        status = footer.update(data.status(beat, datetime.now(UTC)), lang, shown)
         if beat.version is None:  # no Redis: recompute on the slower beat, from PostgreSQL
-            return {"none": n or 0}, beat.interval_ms
-        return (beat.version if beat.moved(seen) else no_update), beat.interval_ms
+            return {"none": n or 0}, beat.interval_ms, *status
+        return (beat.version if beat.moved(seen) else no_update), beat.interval_ms, *status
 
     bounded.trim_on(app, ids.OP_POLL)  # each beat is an entry of Dash's undo history
 

@@ -29,8 +29,8 @@ from dash import ALL, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
 from alerts.episodes import Episode
-from callbacks import bounded
-from dashboard import alert_text, i18n, scenes
+from callbacks import bounded, footer
+from dashboard import alert_text, health, i18n, scenes
 from dashboard.data import Data, previous
 from dashboard.errors import DatabaseDown
 from dashboard.goals import Goal, goal_for
@@ -121,9 +121,12 @@ class Wall:
     stale_after_s: int
 
 
-def tick(wall: Wall, state: dict[str, Any] | None, lang: Lang, now: datetime) -> tuple[Any, ...]:
-    """Clock, age, banner, root class, the new state (or no_update), the timer's interval and the
-    answer's stamp (the server's time: a new value on every answer, for the watchdog)."""
+def tick(
+    wall: Wall, state: dict[str, Any] | None, lang: Lang, now: datetime, shown: str | None = None
+) -> tuple[Any, ...]:
+    """Clock, age, banner, root class, the new state (or no_update), the timer's interval, the
+    answer's stamp (the server's time: a new value on every answer, for the watchdog), and the
+    footer's status text and class (no update while ``shown``, its class, says so already)."""
     beat = wall.data.poll(wall.poll_ms)
     version = beat.version
     scene = scenes.current(wall.scenes, now)
@@ -147,7 +150,10 @@ def tick(wall: Wall, state: dict[str, Any] | None, lang: Lang, now: datetime) ->
     }
     changed = any(new[k] != old.get(k) for k in ("version", "scene", "minute", "db", "latest"))
     age_s = (now - datetime.fromisoformat(latest)).total_seconds() if latest else None
-    stale = not database or age_s is None or age_s > wall.stale_after_s
+    status = health.status_of(
+        database=database, redis=version is not None, age_s=age_s, stale_after_s=wall.stale_after_s
+    )
+    stale = status in ("down", "stale")
     if not database:
         banner = i18n.t("db_down", lang)
     elif age_s is None:
@@ -173,6 +179,7 @@ def tick(wall: Wall, state: dict[str, Any] | None, lang: Lang, now: datetime) ->
         new if changed else no_update,
         beat.interval_ms,
         now.timestamp(),
+        *footer.update(status, lang, shown),
     )
 
 
@@ -358,12 +365,17 @@ def register(app: dash.Dash, wall: Wall) -> dict[str, Any]:
         Output(ids.WALL_STATE, "data"),
         Output(ids.WALL_POLL, "interval"),
         Output(ids.WALL_ANSWERED, "data"),
+        *footer.OUTPUTS,
         Input(ids.WALL_POLL, "n_intervals"),
         State(ids.WALL_STATE, "data"),
         State(ids.LANG, "data"),
+        footer.SHOWN,
+        prevent_initial_call="initial_duplicate",  # the first beat fills the wall
     )
-    def wall_tick(_: int | None, state: dict[str, Any] | None, lang: str) -> tuple[Any, ...]:
-        return tick(wall, state, i18n.lang_of(lang), datetime.now(UTC))
+    def wall_tick(
+        _: int | None, state: dict[str, Any] | None, lang: str, shown: str | None = None
+    ) -> tuple[Any, ...]:
+        return tick(wall, state, i18n.lang_of(lang), datetime.now(UTC), shown)
 
     @app.callback(
         Output(ids.WALL_MAP, "figure"),

@@ -36,7 +36,7 @@ import redis
 from alerts import episodes
 from alerts import store as targets_store
 from alerts.targets import Target
-from dashboard import feed
+from dashboard import feed, health
 from dashboard.errors import DatabaseDown
 from dashboard.pool import Connection, Pool
 from dashboard.reference import Reference
@@ -55,6 +55,7 @@ SETTLED_TTL_S = 60.0
 REFERENCE_TTL_S = 300.0
 TARGETS_TTL_S = 30.0
 SLOWER_WITHOUT_REDIS = 10  # pages poll this many times slower while Redis is down
+FRESHNESS_TTL_S = 15.0  # the footer's look at the database, shared by a process's pages, at most this old
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,15 @@ class Poll:
     def moved(self, seen: object) -> bool:
         """Whether the page must recompute what it shows at version ``seen``."""
         return self.version is None or self.version != seen
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Whether the database answered, and its latest event's time, at ``version``."""
+
+    version: int | None
+    database: bool
+    latest: datetime | None
 
 
 class Data:
@@ -83,6 +93,7 @@ class Data:
         self._targets: tuple[float, list[Target]] | None = None
         self._memo: dict[Hashable, tuple[float, Any]] = {}
         self._had_events_at: float | None = None
+        self._freshness: tuple[float, Freshness] | None = None
 
     # -- connections and small reads ------------------------------------------------------
 
@@ -110,6 +121,32 @@ class Data:
         """The data version for a page's timer, and its next interval (slower without Redis)."""
         version = self.version()
         return Poll(version, poll_ms if version is not None else poll_ms * SLOWER_WITHOUT_REDIS)
+
+    def status(self, beat: Poll, now: datetime) -> health.Status:
+        """What a page's footer says after the poll ``beat``: as ``/healthz``, from Redis's answer
+        to the poll and the database's latest event, read once for every page of this process
+        when the data version moved, else at most every ``FRESHNESS_TTL_S``."""
+        found = self._freshness_at(beat.version)
+        age = (now - found.latest).total_seconds() if found.latest is not None else None
+        return health.status_of(
+            database=found.database,
+            redis=beat.version is not None,
+            age_s=age,
+            stale_after_s=self.settings.stale_after_s,
+        )
+
+    def _freshness_at(self, version: int | None) -> Freshness:
+        with self._lock:
+            cached = self._freshness
+        if cached and cached[1].version == version and time.monotonic() - cached[0] < FRESHNESS_TTL_S:
+            return cached[1]
+        try:
+            found = Freshness(version, True, self.latest_event_at())
+        except DatabaseDown:
+            found = Freshness(version, False, None)
+        with self._lock:
+            self._freshness = (time.monotonic(), found)
+        return found
 
     def reference(self) -> Reference:
         """The reference data in force today, kept a few minutes in this process."""

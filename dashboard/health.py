@@ -57,12 +57,14 @@ def check(settings: Settings, now: datetime) -> Health:
     finally:
         client.close()
     age = (now - latest).total_seconds() if latest is not None else None
-    return Health(_status(settings, database, reachable, age), database, reachable, latest, age)
+    status = status_of(database=database, redis=reachable, age_s=age, stale_after_s=settings.stale_after_s)
+    return Health(status, database, reachable, latest, age)
 
 
-def _status(settings: Settings, database: bool, reachable: bool, age: float | None) -> Status:
+def status_of(*, database: bool, redis: bool, age_s: float | None, stale_after_s: int) -> Status:
+    """The one verdict of ``/healthz`` and of every page's footer."""
     if not database:
         return "down"
-    if age is None or age > settings.stale_after_s:
+    if age_s is None or age_s > stale_after_s:
         return "stale"
-    return "ok" if reachable else "degraded"
+    return "ok" if redis else "degraded"

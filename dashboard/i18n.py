@@ -56,6 +56,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Chưa có dữ liệu: hệ thống chưa nhận được hồ sơ nào.",
         "No data yet: no application has been received.",
     ),
+    "status_ok": ("Hoạt động bình thường", "Running normally"),
+    "status_stale": ("Dữ liệu không được cập nhật", "Data not updating"),
+    "status_degraded": ("Hoạt động chậm (không có bộ nhớ đệm Redis)", "Running slower (no Redis cache)"),
+    "status_down": ("Mất kết nối cơ sở dữ liệu", "Database unreachable"),
     "db_down": (
         "Mất kết nối cơ sở dữ liệu. Số liệu sẽ hiển thị lại khi kết nối được khôi phục.",
         "The database is unreachable. Figures will return when it is back.",

@@ -9,17 +9,9 @@ from dash import dcc, html
 
 from dashboard import i18n
 from dashboard.errors import DatabaseDown, DatabaseFailed
-from dashboard.health import Health
+from dashboard.health import Health, Status
 from dashboard.i18n import Lang
 from layouts import ids
-from layouts.status import STATUS_VI
-
-STATUS_EN = {
-    "ok": "Running normally",
-    "stale": "Data not updating",
-    "degraded": "Running slower (no Redis cache)",
-    "down": "Database unreachable",
-}
 
 
 def shell(report: Health, attributions: Sequence[str]) -> html.Div:
@@ -34,12 +26,22 @@ def shell(report: Health, attributions: Sequence[str]) -> html.Div:
 
 
 def footer(report: Health, attributions: Sequence[str], lang: Lang) -> list[html.Span]:
-    status = (STATUS_VI if lang == "vi" else STATUS_EN)[report.status]
-    parts = [html.Span(status, id=ids.STATUS, className=f"status-{report.status}")]
+    parts = [
+        html.Span(status_text(report.status, lang), id=ids.STATUS, className=status_class(report.status))
+    ]
     parts += [
         html.Span(i18n.t("attribution", lang, text=line), className="attribution") for line in attributions
     ]
     return parts
+
+
+def status_text(status: Status, lang: Lang) -> str:
+    """The footer's words for ``status``; the pages' timers keep them true (``callbacks.footer``)."""
+    return i18n.t(f"status_{status}", lang)
+
+
+def status_class(status: Status) -> str:
+    return f"status-{status}"
 
 
 def message(text: str, *, kind: str = "warning", link: tuple[str, str] | None = None) -> dbc.Alert:

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from dash import html
 
+from dashboard import i18n
 from dashboard.health import Health
 from ioc.settings import Settings
-
-STATUS_VI = {
-    "ok": "Hoạt động bình thường",
-    "stale": "Dữ liệu không được cập nhật",
-    "degraded": "Hoạt động chậm (không có bộ nhớ đệm Redis)",
-    "down": "Mất kết nối cơ sở dữ liệu",
-}
 
 
 def layout(report: Health, settings: Settings) -> html.Div:
@@ -27,7 +21,9 @@ def layout(report: Health, settings: Settings) -> html.Div:
     return html.Div(
         [
             html.H1("Trung tâm điều hành thông minh — Dịch vụ công trực tuyến"),
-            html.H2(STATUS_VI[report.status], id="status", className=f"status-{report.status}"),
+            html.H2(
+                i18n.t(f"status_{report.status}", "vi"), id="status", className=f"status-{report.status}"
+            ),
             html.Ul(
                 [
                     html.Li(f"Cơ sở dữ liệu: {reachable(report.database)}"),

@@ -117,9 +117,10 @@ def test_redis_down_answers_from_postgresql_and_polls_slower(
         down.close()
         up.close()
     app = make_app(settings)
-    version, interval = app._ioc_callbacks["poll"](3, None)
+    version, interval, *footer = app._ioc_callbacks["poll"](3, None, "en", "status-ok")
     assert interval == 7 * settings.poll_ms
     assert version == {"none": 3}  # recompute on the slower beat
+    assert footer == ["Running slower (no Redis cache)", "status-degraded"]
 
 
 def test_static_files_and_answers_are_compressed(dash_store: DashStore, make_app: Any):

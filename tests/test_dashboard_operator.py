@@ -292,16 +292,48 @@ def test_poll_moves_only_with_the_data_version(dash_store: DashStore, make_app: 
     app = make_app(dash_store.settings)
     poll = app._ioc_callbacks["poll"]
     version = int(redis_client.get("ioc:data-version") or 0)
-    seen, interval = poll(1, None)
+    seen, interval, *_ = poll(1, None)
     assert interval == dash_store.settings.poll_ms
     assert seen >= version
-    again, _ = poll(2, seen)
+    again, *_ = poll(2, seen)
     if again is not no_update:  # ingest elsewhere moved it meanwhile
         assert again > seen
     redis_client.incr("ioc:data-version")
-    moved, _ = poll(3, seen)
+    moved, *_ = poll(3, seen)
     assert moved > seen
     assert registry.get("online_submission_rate")
+
+
+FOOTER = {
+    "ok": ("Hoạt động bình thường", "Running normally"),
+    "stale": ("Dữ liệu không được cập nhật", "Data not updating"),
+    "degraded": ("Hoạt động chậm (không có bộ nhớ đệm Redis)", "Running slower (no Redis cache)"),
+    "down": ("Mất kết nối cơ sở dữ liệu", "Database unreachable"),
+}
+
+
+def test_every_polling_page_keeps_the_footer_true(dash_store: DashStore, settings: Any, make_app: Any):
+    """The footer written when the page opened follows each answer of the page's own timer (no
+    request of its own): database unreachable, Redis unreachable, data stale, normal; sent only
+    when it changed."""
+    closed = free_port()
+    given = {
+        "ok": replace(dash_store.settings, stale_after_s=10**9),
+        "stale": replace(dash_store.settings, stale_after_s=0),
+        "degraded": replace(
+            dash_store.settings, stale_after_s=10**9, redis_url=f"redis://127.0.0.1:{closed}/0"
+        ),
+        "down": replace(dash_store.settings, database_url=f"postgresql://ioc@127.0.0.1:{closed}/ioc"),
+    }
+    for status, changed in given.items():
+        app = make_app(changed)
+        assert sum("status.children" in key for key in app.callback_map) == 4
+        before = "status-down" if status == "ok" else "status-ok"  # what the footer said when the page opened
+        for name in ("poll", "alerts_poll", "targets_poll", "wall_tick"):
+            beat = app._ioc_callbacks[name]
+            for lang, text in zip(("vi", "en"), FOOTER[status], strict=True):
+                assert tuple(beat(1, None, lang, before)[-2:]) == (text, f"status-{status}"), (name, lang)
+            assert tuple(beat(2, None, "vi", f"status-{status}")[-2:]) == (no_update, no_update), name
 
 
 class LocalClient:

@@ -138,9 +138,10 @@ def test_two_level_province_maps_its_communes(wall: wall_callbacks.Wall):
 
 def test_stale_banner_follows_the_data(wall: wall_callbacks.Wall, dash_store: DashStore):
     later = datetime.now(UTC) + timedelta(hours=2)
-    _clock, age, banner, hidden, root, _state, interval, _answered = wall_callbacks.tick(
+    _clock, age, banner, hidden, root, _state, interval, _answered, *footer = wall_callbacks.tick(
         wall, None, "vi", later
     )
+    assert footer == ["Dữ liệu không được cập nhật", "status-stale"]
     assert not hidden
     assert root == "wall stale"
     assert banner.startswith("DỮ LIỆU KHÔNG ĐƯỢC CẬP NHẬT")
@@ -218,6 +219,7 @@ def test_no_data_yet_and_database_down(settings: Settings, make_database: Any):
         out = wall_callbacks.tick(wall, None, "vi", datetime.now(UTC))
         assert out[2].startswith("Mất kết nối cơ sở dữ liệu")
         assert out[3] is False
+        assert out[8:] == ("Mất kết nối cơ sở dữ liệu", "status-down")  # the footer too
         refreshed = wall_callbacks.refresh(wall, "VN", out[5], "vi")
         assert all(v is no_update for v in leaves(refreshed[:10]))
         assert refreshed[11] is no_update
