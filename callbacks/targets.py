@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import dash
@@ -21,7 +20,7 @@ from dash import ALL, Input, Output, State, ctx, no_update
 
 from alerts import targets as target_rules
 from alerts.targets import FIELDS, Problem, Target
-from callbacks import bounded, footer
+from callbacks import bounded
 from callbacks.clicks import clicked
 from callbacks.operator import shielded
 from dashboard import access, i18n
@@ -234,22 +233,18 @@ def register(app: dash.Dash, data: Data, settings: Settings) -> dict[str, Any]:
     @app.callback(
         Output(ids.TG_VERSION, "data"),
         Output(ids.TG_POLL, "interval"),
-        *footer.OUTPUTS,
         Input(ids.TG_POLL, "n_intervals"),
         State(ids.TG_VERSION, "data"),
-        State(ids.LANG, "data"),
-        footer.SHOWN,
         prevent_initial_call=True,
     )
-    def targets_poll(
-        n: int | None, shown: dict[str, Any] | None, lang: str | None = None, status_shown: str | None = None
-    ) -> tuple[Any, ...]:
+    def targets_poll(n: int | None, shown: dict[str, Any] | None) -> tuple[Any, int]:
+        # The footer is not updated from here: with its outputs this page's list never rendered
+        # in chromium (tests/test_browser_alerts.py), for a reason not found yet.
         beat = data.poll(settings.poll_ms)
-        status = footer.update(data.status(beat, datetime.now(UTC)), lang, status_shown)
         if beat.version is None:  # no Redis: read again on the slower beat
-            return {"version": None, "beat": n or 0}, beat.interval_ms, *status
+            return {"version": None, "beat": n or 0}, beat.interval_ms
         moved = beat.moved((shown or {}).get("version"))
-        return ({"version": beat.version} if moved else no_update), beat.interval_ms, *status
+        return ({"version": beat.version} if moved else no_update), beat.interval_ms
 
     bounded.trim_on(app, ids.TG_POLL)  # each beat is an entry of Dash's undo history
 
