@@ -442,9 +442,17 @@ def pattern_id(kind: str, **keys: str) -> str:
 
 @pytest.fixture
 def page(browser: WebDriver, live_system: LiveSystem) -> Page:
-    """The session's browser for one test: the console's messages of earlier tests (a server
-    restarted on purpose, say) are drained, so that each test sees only its own."""
-    fresh = Page(browser, live_system.base_url)
+    """The session's browser for one test: the page an earlier test left open (polling a server it
+    has since stopped, say) is closed and the console's messages drained, so that each test sees
+    only its own."""
+    return fresh_page(browser, live_system.base_url)
+
+
+def fresh_page(browser: WebDriver, base_url: str) -> Page:
+    """``browser`` on ``base_url``, with the page an earlier test left open closed and the
+    console's messages drained."""
+    browser.get("about:blank")
+    fresh = Page(browser, base_url)
     fresh.browser_errors()
     return fresh
 

@@ -33,6 +33,7 @@ from tests.events import event_json
 from tests.fix_browser import (
     LiveSystem,
     Page,
+    fresh_page,
     pattern_id,
     start_dashboard,
     stop_dashboard,
@@ -133,7 +134,7 @@ def wall(browser: WebDriver, dashboard: Dashboard) -> Page:
     """The browser on the module's server (started again if a failed test left it stopped)."""
     if dashboard.proc is None:
         dashboard.start()
-    return Page(browser, dashboard.base_url)
+    return fresh_page(browser, dashboard.base_url)
 
 
 def application(unit: tuple[str, str, str], label: str) -> list[tuple[bytes, bytes]]:
