@@ -119,6 +119,39 @@ SETTINGS: tuple[Setting, ...] = (
         "failed sign-ins from one client address within the window before each further attempt must wait",
     ),
     Setting("IOC_AUTH_THROTTLE_MAX_S", "300", "longest wait the throttle imposes between two attempts"),
+    Setting(
+        "IOC_AUTH_SECRET",
+        "",
+        "key that signs the dashboard's cookies, 32 characters or more, the same for every worker;"
+        " or IOC_AUTH_SECRET_FILE, a file holding it. `ioc serve` refuses to start without one;"
+        " `ioc up` keeps one under the stack folder",
+    ),
+    Setting(
+        "IOC_AUTH_COOKIE_SECURE",
+        "auto",
+        "Secure flag of the cookies: auto (when the request came over HTTPS), 1 (always) or 0",
+    ),
+    Setting(
+        "IOC_AUTH_PROXIES",
+        "0",
+        "reverse proxies in front of the dashboard whose X-Forwarded-For/-Proto to trust (client address"
+        " of the throttle and audit, HTTPS)",
+    ),
+    Setting(
+        "IOC_OIDC_ISSUER", "", "OpenID Connect issuer URL (e.g. a Keycloak realm); empty: local accounts only"
+    ),
+    Setting("IOC_OIDC_CLIENT_ID", "", "OpenID Connect client id of the dashboard"),
+    Setting(
+        "IOC_OIDC_CLIENT_SECRET",
+        "",
+        "OpenID Connect client secret; or IOC_OIDC_CLIENT_SECRET_FILE, a file holding it",
+    ),
+    Setting("IOC_OIDC_SCOPES", "openid profile email", "scopes the dashboard asks the identity server for"),
+    Setting(
+        "IOC_OIDC_USERNAME_CLAIM",
+        "preferred_username",
+        "ID-token claim naming the local user (`ioc users add`) whose role and scope apply",
+    ),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
@@ -149,6 +182,21 @@ class AuthSettings:
     throttle_free: int = 5
     throttle_address_free: int = 50
     throttle_max_s: float = 300.0
+    secret: str = field(default="", repr=False)
+    cookie_secure: bool | None = None  # None: when the request came over HTTPS
+    proxies: int = 0
+    oidc: OidcSettings | None = None
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """Sign-in through an OpenID Connect identity server (``IOC_OIDC_*``); None when not configured."""
+
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    scopes: tuple[str, ...]
+    username_claim: str
 
 
 @dataclass(frozen=True)
@@ -237,8 +285,54 @@ class Settings:
                 throttle_free=get("IOC_AUTH_THROTTLE_FREE", _positive),
                 throttle_address_free=get("IOC_AUTH_THROTTLE_ADDRESS_FREE", _positive),
                 throttle_max_s=get("IOC_AUTH_THROTTLE_MAX_S", _positive_seconds),
+                secret=_secret(env, "IOC_AUTH_SECRET", _auth_secret),
+                cookie_secure=get("IOC_AUTH_COOKIE_SECURE", _auto_flag),
+                proxies=get("IOC_AUTH_PROXIES", _non_negative),
+                oidc=_oidc(env),
             ),
         )
+
+
+def _secret(env: Mapping[str, str], name: str, parse: Callable[[str], str] = str) -> str:
+    """The secret ``name`` from the environment, or from the file ``<name>_FILE`` names (a mounted
+    Docker or Kubernetes secret); never echoed in an error."""
+    raw = env.get(name, "").strip()
+    path = env.get(f"{name}_FILE", "").strip()
+    if raw and path:
+        msg = f"{name} and {name}_FILE are both set: keep one"
+        raise ConfigError(msg)
+    if path:
+        try:
+            raw = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            msg = f"{name}_FILE={path!r}: cannot read it ({exc.strerror})"
+            raise ConfigError(msg) from None
+    try:
+        return parse(raw) if raw else ""
+    except ValueError as exc:
+        msg = f"{name}: {exc}"
+        raise ConfigError(msg) from None
+
+
+def _oidc(env: Mapping[str, str]) -> OidcSettings | None:
+    issuer = env.get("IOC_OIDC_ISSUER", "").strip()
+    if not issuer:
+        return None
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        msg = f"IOC_OIDC_ISSUER={issuer!r}: expected an https:// URL"
+        raise ConfigError(msg)
+    client_id = env.get("IOC_OIDC_CLIENT_ID", "").strip()
+    if not client_id:
+        msg = "IOC_OIDC_ISSUER is set but IOC_OIDC_CLIENT_ID is not"
+        raise ConfigError(msg)
+    return OidcSettings(
+        issuer=issuer.rstrip("/"),
+        client_id=client_id,
+        client_secret=_secret(env, "IOC_OIDC_CLIENT_SECRET"),
+        scopes=tuple((env.get("IOC_OIDC_SCOPES", "").strip() or _DEFAULTS["IOC_OIDC_SCOPES"]).split()),
+        username_claim=env.get("IOC_OIDC_USERNAME_CLAIM", "").strip() or _DEFAULTS["IOC_OIDC_USERNAME_CLAIM"],
+    )
 
 
 def redact(value: str) -> str:
@@ -392,6 +486,21 @@ def _margin(raw: str) -> Decimal:
         msg = f"expected a number 0 or more, got {raw}"
         raise ValueError(msg)
     return value
+
+
+def _auth_secret(raw: str) -> str:
+    if len(raw) < 32:
+        msg = f"expected 32 characters or more, got {len(raw)} (make one with: openssl rand -base64 48)"
+        raise ValueError(msg)
+    return raw
+
+
+def _auto_flag(raw: str) -> bool | None:
+    choices: dict[str, bool | None] = {"auto": None, "1": True, "true": True, "0": False, "false": False}
+    if raw.lower() not in choices:
+        msg = "expected auto, 1 or 0"
+        raise ValueError(msg)
+    return choices[raw.lower()]
 
 
 def _webhooks(raw: str) -> tuple[str, ...]:
