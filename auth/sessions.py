@@ -60,9 +60,12 @@ def check(
 ) -> User | None:
     """The signed-in user if ``session`` is still valid, else None (the web layer then clears the
     cookie and asks to sign in). Role and scope come fresh from the database on every call."""
-    if session is None:
-        return None
-    now = now or datetime.now(UTC)
-    if not (now - timedelta(seconds=lifetime_s) < session.issued_at <= now + timedelta(seconds=CLOCK_SKEW_S)):
+    if session is None or not fresh(session, lifetime_s=lifetime_s, now=now):
         return None
     return users.session_user(conn, session.user_id, session.epoch)
+
+
+def fresh(session: Session, *, lifetime_s: float, now: datetime | None = None) -> bool:
+    """Whether ``session`` is within its lifetime (the part of ``check`` that needs no database)."""
+    now = now or datetime.now(UTC)
+    return now - timedelta(seconds=lifetime_s) < session.issued_at <= now + timedelta(seconds=CLOCK_SKEW_S)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 import dash
 from dash import Input, Output, State
 
-from dashboard import health, i18n
+from dashboard import access, guard, health, i18n
 from dashboard.errors import DatabaseDown, UnknownUnit
 from dashboard.i18n import Lang
 from ioc.settings import Settings
@@ -54,7 +54,15 @@ def route(
             )
         except DatabaseDown as exc:
             content = common.retrying(common.database_message(exc, lang))
-    return content, common.footer(report, attributions(), lang)
+    return content, common.footer(report, attributions(), lang, account())
+
+
+def account() -> common.Account | None:
+    """The signed-in user's footer part; None for a kiosk display (nobody to sign out)."""
+    who = access.principal()
+    if who is None or access.kiosk_link() is not None:
+        return None
+    return common.Account(who.name, guard.csrf_token())
 
 
 def register(

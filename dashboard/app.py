@@ -22,7 +22,7 @@ from callbacks import operator as operator_callbacks
 from callbacks import router
 from callbacks import targets as targets_callbacks
 from callbacks import wall as wall_callbacks
-from dashboard import compress, health, scenes
+from dashboard import compress, guard, health, scenes, signin
 from dashboard.data import Data
 from dashboard.i18n import Lang
 from dashboard.maps import Maps
@@ -56,6 +56,9 @@ def create_app(settings: Settings) -> dash.Dash:
     server: flask.Flask = app.server
     app.index_string = INDEX
     data = Data(settings)
+    gate = guard.Guard(settings, data)
+    gate.init_app(server)
+    server.register_blueprint(signin.blueprint(settings, data))
     maps = Maps(data)
     maps.register(server)
     compress.init_app(server)
@@ -102,6 +105,7 @@ def create_app(settings: Settings) -> dash.Dash:
         **alerts_callbacks.register(app, data, settings),
         **targets_callbacks.register(app, data, settings),
     }
+    gate.allow_scripts(app.csp_hashes())  # after every callback: clientside ones are inline scripts
     app._ioc_data = data  # type: ignore[attr-defined]  # tests close its pool
     app._ioc_callbacks = registered  # type: ignore[attr-defined]  # tests call them directly
     return app

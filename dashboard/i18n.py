@@ -246,6 +246,39 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "err_whole_number": ("Nhập một số nguyên từ 0 trở lên.", "Type a whole number, 0 or more."),
     "err_too_long": ("Tối đa {most} ký tự.", "At most {most} characters."),
     "err_name_taken": ("Đã có mục tiêu mang tên này.", "A target has this name already."),
+    "signin_title": ("Đăng nhập", "Sign in"),
+    "signin_username": ("Tên đăng nhập", "Username"),
+    "signin_password": ("Mật khẩu", "Password"),
+    "signin_submit": ("Đăng nhập", "Sign in"),
+    "signin_oidc": ("Đăng nhập bằng tài khoản {issuer}", "Sign in with {issuer}"),
+    "signin_refused": ("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong username or password."),
+    "signin_throttled": (
+        "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {seconds} giây.",
+        "Too many failed sign-ins. Try again in {seconds} seconds.",
+    ),
+    "signin_expired_form": (
+        "Biểu mẫu đã hết hạn, vui lòng đăng nhập lại.",
+        "The form expired; please sign in again.",
+    ),
+    "signin_db_down": (
+        "Không kết nối được cơ sở dữ liệu, chưa thể đăng nhập. Vui lòng thử lại sau ít phút.",
+        "The database is unreachable, so nobody can sign in now. Try again in a few minutes.",
+    ),
+    "signin_oidc_failed": (
+        "Đăng nhập qua máy chủ định danh không thành công: {reason}",
+        "Sign-in through the identity server failed: {reason}",
+    ),
+    "signin_no_account": (
+        "Tài khoản “{name}” chưa được cấp quyền trên hệ thống này.",
+        "The account “{name}” has no access to this system.",
+    ),
+    "signout": ("Đăng xuất", "Sign out"),
+    "kiosk_unknown": (
+        "Liên kết màn hình này không tồn tại hoặc đã bị thu hồi.",
+        "This display link does not exist or has been revoked.",
+    ),
+    "forbidden": ("Bạn không có quyền xem nội dung này.", "You may not see this."),
+    "forbidden_action": ("Bạn không có quyền thực hiện thao tác này.", "You may not do this."),
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from dashboard import scenes
+from dashboard import guard, scenes
 from dashboard.app import create_app
 from ioc.settings import Settings
 
@@ -32,9 +32,11 @@ class DashboardServer(BaseApplication):  # type: ignore[misc]
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     """Run until SIGTERM or Ctrl-C (gunicorn stops its workers gracefully).
 
-    A scenes file the wall cannot use stops here, with its message, before any worker starts.
+    A scenes file the wall cannot use, or a missing IOC_AUTH_SECRET, stops here, with its
+    message, before any worker starts.
     """
     scenes.load(settings.wall_scenes)
+    guard.require_secret(settings)
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,

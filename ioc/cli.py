@@ -6,14 +6,18 @@ anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import os
+import secrets
 import shlex
 import signal
 import sys
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
+import psycopg
 import typer
 
 import stack
@@ -23,8 +27,9 @@ from alerts.cli import EXAMPLE as EXAMPLE_TARGETS
 from alerts.cli import save_file as save_targets
 from alerts.cli import targets_app
 from alerts.commands import alerts_app
-from auth import throttle
+from auth import throttle, users
 from auth.cli import audit_command, kiosk_app, users_app
+from auth.passwords import Hasher
 from bench.cli import bench_app
 from geo import load as geo_load
 from geo import store as geo_store
@@ -43,6 +48,8 @@ from refdata.cli import app as refdata_app
 from simulate.cli import register as register_simulate
 
 ATTEMPTS_KEPT = timedelta(days=30)  # sign-in attempts, for `ioc db maintain`
+
+DEMO_ADMIN = "admin"  # the account `ioc up` makes when nobody can sign in yet
 
 app = typer.Typer(
     help="Intelligent Operations Center for Vietnam's online public services.",
@@ -254,6 +261,8 @@ def up(
         if not targets_store.load(conn):
             _say(f"targets: {save_targets(conn, EXAMPLE_TARGETS)} example targets loaded (none were set)")
         has_events = conn.execute("SELECT EXISTS (SELECT FROM event_ids)").fetchone() == (True,)
+        demo = _demo_admin(conn, settings.stack.root)
+    _keep_auth_secret(settings)
     ensure_topic(settings.kafka_bootstrap, settings.topic)
     _say(f"topic {settings.topic} ready")
     if prepare_only:
@@ -267,7 +276,43 @@ def up(
         workers=workers,
     )
     _say(f"dashboard: http://{host}:{port}/ (Ctrl-C stops everything)")
+    _say(demo)
     raise typer.Exit(system.run(chosen, _say))
+
+
+def _keep_auth_secret(settings: Settings) -> None:
+    """The dashboard's cookie-signing key: the configured one, else one kept in the stack folder
+    (made once, readable by this user only), so that sessions survive a restart of ``ioc up``."""
+    if settings.auth.secret:
+        return
+    path = settings.stack.root / "auth-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    os.environ["IOC_AUTH_SECRET_FILE"] = str(path)
+
+
+def _demo_admin(conn: psycopg.Connection[tuple[object, ...]], root: Path) -> str:
+    """The demo's sign-in: an admin of the whole country, made with a random password the first
+    time no user exists (the password is kept in the stack folder, readable by this user only)."""
+    path = root / "demo-admin-password"
+    if not users.listing(conn):
+        password = secrets.token_urlsafe(12)
+        users.add(
+            conn,
+            DEMO_ADMIN,
+            display_name="Quản trị (demo)",
+            role="admin",
+            scope="VN",
+            password_hash=Hasher().hash(password),
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(password + "\n")
+    if path.exists():
+        return f"sign in as {DEMO_ADMIN!r} with the password {path.read_text().strip()!r} (kept in {path})"
+    return "sign in with an account of `ioc users list` (add one with `ioc users add`)"
 
 
 def main() -> None:

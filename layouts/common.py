@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc  # type: ignore[import-untyped]
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from dashboard import i18n
 from dashboard.errors import DatabaseDown, DatabaseFailed
@@ -25,14 +27,42 @@ def shell(report: Health, attributions: Sequence[str]) -> html.Div:
     )
 
 
-def footer(report: Health, attributions: Sequence[str], lang: Lang) -> list[html.Span]:
-    parts = [
+def footer(
+    report: Health, attributions: Sequence[str], lang: Lang, account: Account | None = None
+) -> list[Component]:
+    parts: list[Component] = [
         html.Span(status_text(report.status, lang), id=ids.STATUS, className=status_class(report.status))
     ]
     parts += [
         html.Span(i18n.t("attribution", lang, text=line), className="attribution") for line in attributions
     ]
+    if account is not None:
+        parts.append(sign_out(account, lang))
     return parts
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who is signed in, for the footer's sign-out form (a kiosk display has none)."""
+
+    name: str
+    csrf: str
+
+
+def sign_out(account: Account, lang: Lang) -> html.Form:
+    """The signed-in user's name and a sign-out button: a form POST carrying the CSRF token."""
+    return html.Form(
+        [
+            html.Span(account.name, className="me-2"),
+            dcc.Input(type="hidden", name="csrf", value=account.csrf),
+            html.Button(
+                i18n.t("signout", lang), type="submit", id=ids.SIGN_OUT, className="btn btn-link btn-sm p-0"
+            ),
+        ],
+        method="POST",
+        action="/signout",
+        className="ioc-account",
+    )
 
 
 def status_text(status: Status, lang: Lang) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 URL = "url"
 PAGE = "page"
 FOOTER = "footer"
+SIGN_OUT = "sign-out"
 STATUS = "status"
 LANG = "page-lang"
 LANG_SWITCH = "lang-switch"

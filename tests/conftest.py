@@ -1,4 +1,5 @@
 pytest_plugins = [
+    "tests.fix_auth",
     "tests.fix_stack",
     "tests.fix_db",
     "tests.fix_kafka",

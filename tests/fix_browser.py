@@ -57,6 +57,7 @@ import store
 from alerts import store as targets_store
 from alerts import targets
 from alerts.cli import EXAMPLE as EXAMPLE_TARGETS
+from dashboard.guard import SESSION_COOKIE
 from geo import load as geo_load
 from ioc.settings import Settings
 from refdata import db as refdata_db
@@ -64,6 +65,7 @@ from refdata import files as refdata_files
 from simulate.produce import KafkaSink
 from simulate.stream import messages, prepare
 from stack import apt
+from tests.fix_auth import PASSWORD, ensure_user
 from tests.fix_kafka import PatientAdmin
 from tests.net import free_port
 from tests.test_ingest import catches_sigterm, wait_for
@@ -96,6 +98,8 @@ HISTORY_RATE = 0.05  # events per second, weekly mean: about 17,000 events over 
 SEED = 7
 WAIT_S = 20.0
 RERENDERED = (NoSuchElementException, StaleElementReferenceException)  # Dash replaced the element: look again
+
+BROWSER_ADMIN = "browser-admin"  # who the browser tests sign in as (an admin of the whole country)
 
 
 @dataclass(frozen=True)
@@ -200,6 +204,7 @@ def _prepare_database(url: str, settings: Settings) -> None:
         units: dict[str, str] = {unit.code: unit.level for unit in data.units}
         agencies = {agency.code for agency in data.agencies}
         targets_store.save(conn, targets.read(EXAMPLE_TARGETS, units=units, agencies=agencies))
+    ensure_user(url, BROWSER_ADMIN)
 
 
 def _send_history(settings: Settings, topic: str) -> int:
@@ -427,6 +432,14 @@ class Page:
         assert self.driver.save_screenshot(str(path)), path
         return path
 
+    def sign_in(self, username: str, password: str) -> None:
+        """Through the sign-in form, as a person does; back on a page of the app when done."""
+        self.driver.get(f"{self.base_url}/signin")
+        self.element("#username").send_keys(username)
+        self.element("#password").send_keys(password)
+        self.element("#signin-submit").click()
+        self.until(lambda d: "/signin" not in d.current_url, WAIT_S, "the sign-in to be accepted")
+
     def browser_errors(self) -> list[str]:
         """Severe messages of the browser console since the last call (failed requests, JS errors)."""
         entries: list[dict[str, str]] = self.driver.get_log("browser")  # type: ignore[no-untyped-call]
@@ -449,10 +462,15 @@ def page(browser: WebDriver, live_system: LiveSystem) -> Page:
 
 
 def fresh_page(browser: WebDriver, base_url: str) -> Page:
-    """``browser`` on ``base_url``, with the page an earlier test left open closed and the
-    console's messages drained."""
+    """``browser`` on ``base_url``, signed in as the session's admin, with the page an earlier
+    test left open closed and the console's messages drained."""
     browser.get("about:blank")
     fresh = Page(browser, base_url)
+    if not any(
+        c["name"] == SESSION_COOKIE
+        for c in browser.execute_cdp_cmd("Network.getCookies", {"urls": [base_url]})["cookies"]
+    ):
+        fresh.sign_in(BROWSER_ADMIN, PASSWORD)
     fresh.browser_errors()
     return fresh
 

@@ -26,6 +26,7 @@ from dashboard import alert_text, scenes
 from dashboard.data import Data
 from dashboard.maps import Maps
 from tests import test_dashboard_fixtures as fx
+from tests.fix_auth import ADMIN, acting_as
 from tests.net import free_port
 from tests.test_dashboard_fixtures import (
     HANOI,
@@ -46,9 +47,11 @@ AGENCIES = {a.code for a in fx.FULL.agencies}
 
 @pytest.fixture
 def data(dash_store: DashStore) -> Any:
-    """The dashboard's data access on the test store; the alerts a test inserts are removed."""
+    """The dashboard's data access on the test store, in a request of an admin of the whole
+    country; the alerts a test inserts are removed."""
     found = Data(dash_store.settings)
-    yield found
+    with acting_as(None, ADMIN):
+        yield found
     found.close()
     clear_alerts(dash_store.url)
 

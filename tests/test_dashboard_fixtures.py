@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from refdata import db as refdata_db
 from refdata.files import default_dir, read_dir
 from refdata.model import ReferenceData, Unit
 from simulate.stream import messages, prepare
+from tests.fix_auth import ADMIN, acting_as, sign_in_clients
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime.now(TZ).replace(second=0, microsecond=0)
@@ -140,15 +142,21 @@ def dash_store(settings: Settings) -> Iterator[DashStore]:
 
 @pytest.fixture
 def make_app() -> Iterator[Callable[[Settings], Dash]]:
-    """``make_app(settings)``: an app whose connection pool is closed after the test."""
+    """``make_app(settings)``: an app whose connection pool is closed after the test. Its test
+    clients are signed in as an admin of the whole country, and the test runs inside a request of
+    that admin, so that it may call the callbacks' functions directly (tests of scopes and roles
+    say who they act as: ``tests.fix_auth.acting_as``)."""
     made: list[Dash] = []
+    with ExitStack() as requests:
 
-    def make(settings: Settings) -> Dash:
-        app = create_app(settings)
-        made.append(app)
-        return app
+        def make(settings: Settings) -> Dash:
+            app = create_app(settings)
+            made.append(app)
+            sign_in_clients(app, settings.database_url)
+            requests.enter_context(acting_as(app, ADMIN))
+            return app
 
-    yield make
+        yield make
     for app in made:
         app._ioc_data.close()  # type: ignore[attr-defined]
 

@@ -15,9 +15,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import store
+from bench.signed_in import sign_in
 from ingest.sink import Accepted, write_batch
 from ioc.settings import Settings
 from tests.events import decoded, event_json
+from tests.fix_auth import PASSWORD, ensure_user
 from tests.net import free_port
 from tests.test_ingest import prepare
 from tests.test_sink import TZ
@@ -51,9 +53,11 @@ def serving(env: dict[str, str]) -> Iterator[str]:
         assert proc.returncode == 0, err
 
 
-def get(url: str) -> tuple[int, bytes]:
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers or {}), timeout=10
+        ) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -72,10 +76,15 @@ def test_health_follows_the_data(settings: Settings, timescale_url: str):
         report = json.loads(get(f"{base}/healthz")[1])
         assert report["status"] == "ok"
         assert 25 <= report["data_age_s"] < 120
-        code, page = get(f"{base}/")
+        code, page = get(f"{base}/")  # redirected to the sign-in page
         assert code == 200
-        assert b'lang="vi"' in page
-        code, layout = get(f"{base}/_dash-layout")
+        assert 'lang="vi"' in page.decode()
+        assert "Đăng nhập" in page.decode()
+        assert get(f"{base}/_dash-layout")[0] == 401
+        ensure_user(timescale_url, "serve-admin")
+        port = int(base.rsplit(":", 1)[1])
+        headers = sign_in("127.0.0.1", port, "serve-admin", PASSWORD)
+        code, layout = get(f"{base}/_dash-layout", headers)
         assert code == 200
         assert "Hoạt động bình thường" in layout.decode()  # the status page, in Vietnamese
 
