@@ -115,7 +115,7 @@ class Guard:
         server.after_request(self._after)
 
     def allow_scripts(self, hashes: Sequence[str]) -> None:
-        """The CSP hashes of the inline scripts Dash writes (``Dash.csp_hashes``), once every
+        """The CSP sources (quoted hashes) of the inline scripts Dash writes (``Dash.csp_hashes``), once every
         callback is registered."""
         self._script_hashes = tuple(hashes)
 
@@ -203,7 +203,7 @@ class Guard:
         return response
 
     def _policy(self) -> str:
-        scripts = " ".join(["'self'", *(f"'{h}'" for h in self._script_hashes)])
+        scripts = " ".join(["'self'", *self._script_hashes])  # csp_hashes() quotes them
         return "; ".join(
             [
                 "default-src 'self'",
