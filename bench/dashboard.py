@@ -37,6 +37,7 @@ import importlib.util
 import json
 import os
 import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -55,17 +56,21 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 import orjson
+import psycopg
 import redis
 
 import store
 from alerts import store as targets_store
 from alerts import targets
 from alerts.cli import EXAMPLE as EXAMPLE_TARGETS
+from auth import users
+from auth.passwords import Hasher
 from bench.common import drop_database, fresh_database, kept_database, machine
 from bench.kpi import KpiBenchOptions
 from bench.kpi import _counted as counted
 from bench.kpi import _load as load_history
 from bench.kpi import _province as province_data
+from bench.signed_in import sign_in
 from dashboard import scenes
 from ingest.notify import VERSION_KEY, ChangeNotifier
 from ioc.errors import IocError
@@ -81,6 +86,7 @@ Json = dict[str, Any]
 
 HOST = "127.0.0.1"
 UPDATE = "/_dash-update-component"
+BENCH_USER = "bench-admin"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 TIMEOUT_S = 60.0  # a request, the server's start, a page's first render
 MISS_P95_TARGET_MS = 300
@@ -135,7 +141,7 @@ def run(settings: Settings, options: DashboardBenchOptions, say: Say) -> dict[st
             _serving(url, redis_url, options, Path(scratch)) as port,
         ):
             say(f"dashboard serving on {HOST}:{port} with {options.workers} workers")
-            client = Client(HOST, port)
+            client = Client(HOST, port, _signed_in(url, port))
             measured = _measure(client, settings, redis_url, options, scratch=Path(scratch), say=say)
     finally:
         _flush(redis_url)
@@ -217,7 +223,9 @@ def _serving(url: str, redis_url: str, options: DashboardBenchOptions, scratch: 
         "IOC_DATABASE_URL": url,
         "IOC_REDIS_URL": redis_url,
         "IOC_WALL_UNIT": options.province,
+        "IOC_AUTH_SECRET": os.environ.get("IOC_AUTH_SECRET") or secrets.token_urlsafe(48),
     }
+    env.pop("IOC_AUTH_SECRET_FILE", None)
     argv = [sys.executable, "-m", "ioc", "serve", "--host", HOST, "--port", str(port)]
     log = scratch / "serve.log"
     with log.open("wb") as out:  # the child keeps its own descriptor
@@ -233,6 +241,21 @@ def _serving(url: str, redis_url: str, options: DashboardBenchOptions, scratch: 
         yield port
     finally:
         _stop(server)
+
+
+def _signed_in(url: str, port: int) -> dict[str, str]:
+    """The headers of a session of the benchmark's own admin (made in the database at ``url`` with
+    a new password each run), signed in through the sign-in form as a person would."""
+    password = secrets.token_urlsafe(16)
+    with psycopg.connect(url, autocommit=True) as conn:
+        hashed = Hasher().hash(password)
+        if users.get(conn, BENCH_USER) is None:
+            users.add(
+                conn, BENCH_USER, display_name=BENCH_USER, role="admin", scope="VN", password_hash=hashed
+            )
+        else:
+            users.set_password_hash(conn, BENCH_USER, hashed)
+    return sign_in(HOST, port, BENCH_USER, password)
 
 
 def _dies_with_parent() -> None:
@@ -289,9 +312,10 @@ class Client:
     """HTTP/1.1 on loopback, as a browser asks: gzip accepted, JSON posted (a connection a request:
     gunicorn's sync workers close each one)."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, session: dict[str, str] | None = None) -> None:
         self.host = host
         self.port = port
+        self.session = session or {}  # the headers of a signed-in session (bench.signed_in)
 
     def get(self, path: str) -> Reply:
         return self._send("GET", path, None)
@@ -300,7 +324,7 @@ class Client:
         return self._send("POST", path, orjson.dumps(payload))
 
     def _send(self, method: str, path: str, body: bytes | None) -> Reply:
-        headers = {"Accept": "application/json", "Accept-Encoding": "gzip"}
+        headers = {"Accept": "application/json", "Accept-Encoding": "gzip", **self.session}
         if body is not None:
             headers["Content-Type"] = "application/json"
         conn = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT_S)
@@ -658,7 +682,7 @@ def _measure(
     try:
         operator = _operator(dashboard, versions, options, say)
         wall = _wall_refresh(dashboard, versions, options, scenes.load(settings.wall_scenes), say)
-        first_load = _first_load(f"http://{HOST}:{client.port}", options, scratch, say)
+        first_load = _first_load(f"http://{HOST}:{client.port}", client.session, options, scratch, say)
         walls = _walls(dashboard, versions, options, say)
     finally:
         versions.close()
@@ -695,8 +719,11 @@ return performance.getEntriesByType('navigation').concat(performance.getEntriesB
 """
 
 
-def _first_load(base_url: str, options: DashboardBenchOptions, scratch: Path, say: Say) -> Json:
-    """What each page weighs the first time it is shown (a new browser each), or why not measured."""
+def _first_load(
+    base_url: str, session: dict[str, str], options: DashboardBenchOptions, scratch: Path, say: Say
+) -> Json:
+    """What each page weighs the first time it is shown (a new browser each, given the session's
+    cookies: the sign-in page is not weighed), or why not measured."""
     missing = [path for path in (options.chromium, options.chromedriver) if not Path(path).is_file()]
     if importlib.util.find_spec("selenium") is None:
         missing.append("selenium (a test dependency)")
@@ -706,6 +733,9 @@ def _first_load(base_url: str, options: DashboardBenchOptions, scratch: Path, sa
     weighed = {}
     for number, (path, (map_css, filled_css)) in enumerate(PAGES.items()):
         with _chromium(options, scratch / f"chromium-{number}") as driver:
+            for cookie in session.get("Cookie", "").split("; "):
+                name, _, value = cookie.partition("=")
+                driver.execute_cdp_cmd("Network.setCookie", {"name": name, "value": value, "url": base_url})
             weighed[path] = _weigh(driver, f"{base_url}{path}", map_css, filled_css)
         say(f"first load of {path}: {_bytes_brief(weighed[path])}")
     return weighed
