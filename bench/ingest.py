@@ -29,6 +29,7 @@ from psycopg import sql
 
 import store
 from bench.common import RESULTS_DIR, drop_database, fresh_database, machine
+from ingest.kafka_options import kafka_client_options
 from ingest.topics import ensure_topic
 from ioc.settings import Settings
 from refdata.files import default_dir, read_dir
@@ -75,13 +76,16 @@ def run(settings: Settings, options: BenchOptions, say: Say) -> dict[str, Any]:
     """The whole benchmark (see the module docstring); returns the figures."""
     started = datetime.now(UTC)
     topic = f"bench.events.{started:%Y%m%dT%H%M%S}"
-    ensure_topic(settings.kafka_bootstrap, topic, partitions=options.partitions)
+    ensure_topic(
+        settings.kafka_bootstrap, topic, partitions=options.partitions, security=settings.kafka_security
+    )
     refdata = read_dir(default_dir())
     say(f"producing {options.events:,} simulated events to {topic} ({options.partitions} partitions)")
     clock = time.monotonic()
     summary = produce(
         refdata,
         bootstrap=settings.kafka_bootstrap,
+        security=settings.kafka_security,
         topic=topic,
         tz=settings.timezone,
         seed=options.seed,
@@ -217,7 +221,11 @@ def _wait_for(
 
 
 def _delete_topic(settings: Settings, topic: str) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=list(settings.kafka_bootstrap), client_id="ioc-bench")
+    admin = KafkaAdminClient(
+        bootstrap_servers=list(settings.kafka_bootstrap),
+        client_id="ioc-bench",
+        **kafka_client_options(settings),
+    )
     try:
         admin.delete_topics([topic])
     finally:

@@ -23,6 +23,7 @@ from kafka import KafkaConsumer, OffsetAndMetadata
 import store
 from bench.worker import peak_rss_mb
 from ingest.contract import Decoded, decode
+from ingest.kafka_options import kafka_client_options
 from ioc.settings import Settings
 from refdata import db as refdata_db
 
@@ -52,6 +53,7 @@ def run(settings: Settings, group: str, stop: threading.Event) -> list[tuple[flo
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        **kafka_client_options(settings),
     )
     with store.connect(settings.database_url, autocommit=True) as conn:
         codes = refdata_db.load(conn)

@@ -10,6 +10,7 @@ from kafka import KafkaProducer
 
 import store
 from ingest import deadletters
+from ingest.kafka_options import kafka_client_options
 from ioc.settings import Settings
 
 deadletters_app = typer.Typer(help="Messages ingest rejected, with their reasons.", no_args_is_help=True)
@@ -45,7 +46,9 @@ def replay(
     """Check a dead letter (or its fixed version) against today's rules and send it again."""
     settings = Settings.from_env()
     fixed = payload.read_bytes() if payload is not None else None
-    producer = KafkaProducer(bootstrap_servers=list(settings.kafka_bootstrap), acks="all")
+    producer = KafkaProducer(
+        bootstrap_servers=list(settings.kafka_bootstrap), acks="all", **kafka_client_options(settings)
+    )
     try:
         with store.connect(settings.database_url, autocommit=True) as conn:
             where = deadletters.replay(conn, producer, settings.topic, dead_letter_id, fixed)

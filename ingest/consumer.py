@@ -44,6 +44,7 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import CommitFailedError, KafkaError
 
 from ingest.contract import DEFAULT_MAX_FUTURE_SKEW, Decoded, decode
+from ingest.kafka_options import kafka_client_options
 from ingest.metrics import IngestMetrics
 from ingest.notify import ChangeNotifier, PastChanges
 from ingest.sink import Accepted, BatchResult, DeadLetter, write_batch
@@ -140,6 +141,7 @@ class Ingestor:
             max_poll_records=self.options.batch_size,
             session_timeout_ms=self.options.session_timeout_ms,
             heartbeat_interval_ms=self.options.session_timeout_ms // 3,
+            **kafka_client_options(self.settings),
         )
         consumer.subscribe([self.settings.topic], listener=_RebalanceLog())
         notifier = ChangeNotifier(self.settings.redis_url)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TypeVar
@@ -23,7 +23,8 @@ from stack.layout import StackConfig
 T = TypeVar("T")
 
 _TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+_QUERY_PASSWORD = re.compile(r"([?&](?:ssl)?password=)[^&#]*", re.IGNORECASE)
 _HOST_PORT = re.compile(r"(?P<host>\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):(?P<port>\d{1,5})")
 
 
@@ -58,6 +59,25 @@ SETTINGS: tuple[Setting, ...] = (
         "redis://127.0.0.1:<IOC_STACK_REDIS_PORT>/0",
         "Redis URL (redis://, rediss:// or unix://)",
     ),
+    Setting(
+        "IOC_KAFKA_SECURITY_PROTOCOL",
+        "PLAINTEXT",
+        "how clients talk to Kafka: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
+    ),
+    Setting("IOC_KAFKA_SASL_MECHANISM", "PLAIN", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+    Setting("IOC_KAFKA_SASL_USERNAME", "", "SASL user name (SASL_PLAINTEXT and SASL_SSL only)"),
+    Setting(
+        "IOC_KAFKA_SASL_PASSWORD",
+        "",
+        "SASL password; or IOC_KAFKA_SASL_PASSWORD_FILE, a file holding it",
+    ),
+    Setting(
+        "IOC_KAFKA_SSL_CAFILE",
+        "",
+        "PEM file of the CAs that signed the brokers' certificates; empty: the system's CAs",
+    ),
+    Setting("IOC_KAFKA_SSL_CERTFILE", "", "PEM client certificate, for brokers that require one (mTLS)"),
+    Setting("IOC_KAFKA_SSL_KEYFILE", "", "PEM private key of that certificate, if not inside it"),
     Setting("IOC_TOPIC", "dvc.application-events", "Kafka topic of application events"),
     Setting("IOC_TIMEZONE", "Asia/Ho_Chi_Minh", "time zone of days, weeks and months in KPIs"),
     Setting(
@@ -199,6 +219,37 @@ class OidcSettings:
     username_claim: str
 
 
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+KAFKA_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """How Kafka clients authenticate and encrypt (``IOC_KAFKA_SECURITY_PROTOCOL``, ``_SASL_*``,
+    ``_SSL_*``); the default is the local stack's PLAINTEXT broker."""
+
+    protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "PLAIN"
+    sasl_username: str = ""
+    sasl_password: str = field(default="", repr=False)
+    ssl_cafile: Path | None = None  # None: the system's CAs
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+
+    @property
+    def sasl(self) -> bool:
+        return self.protocol.startswith("SASL_")
+
+    @property
+    def tls(self) -> bool:
+        return self.protocol.endswith("SSL")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> KafkaSecurity:
+        """Only the Kafka security settings: for code handed bootstrap servers rather than Settings."""
+        return _kafka_security(os.environ if environ is None else environ)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The validated configuration of one process."""
@@ -217,6 +268,12 @@ class Settings:
     poll_ms: int = 2000
     alerts: AlertSettings = field(default_factory=AlertSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
+
+    def __repr__(self) -> str:
+        """The dataclass's repr with URL passwords masked, so logging Settings leaks nothing."""
+        shown = (f"{f.name}={_masked(getattr(self, f.name))!r}" for f in fields(self))
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -290,7 +347,73 @@ class Settings:
                 proxies=get("IOC_AUTH_PROXIES", _non_negative),
                 oidc=_oidc(env),
             ),
+            kafka_security=_kafka_security(env),
         )
+
+
+def _masked(value: object) -> object:
+    return redact(value) if isinstance(value, str) else value
+
+
+def _kafka_security(env: Mapping[str, str]) -> KafkaSecurity:
+    """The Kafka security settings, checked as a whole: a half-configured SASL or TLS setup is
+    refused at start rather than failing later as an opaque broker disconnect."""
+
+    def get(name: str) -> str:
+        return env.get(name, "").strip() or _DEFAULTS[name]
+
+    protocol = get("IOC_KAFKA_SECURITY_PROTOCOL").upper()
+    if protocol not in KAFKA_PROTOCOLS:
+        msg = f"IOC_KAFKA_SECURITY_PROTOCOL={protocol!r}: expected one of {', '.join(KAFKA_PROTOCOLS)}"
+        raise ConfigError(msg)
+    mechanism = get("IOC_KAFKA_SASL_MECHANISM").upper()
+    if mechanism not in KAFKA_SASL_MECHANISMS:
+        msg = f"IOC_KAFKA_SASL_MECHANISM={mechanism!r}: expected one of {', '.join(KAFKA_SASL_MECHANISMS)}"
+        raise ConfigError(msg)
+    security = KafkaSecurity(
+        protocol=protocol,
+        sasl_mechanism=mechanism,
+        sasl_username=get("IOC_KAFKA_SASL_USERNAME"),
+        sasl_password=_secret(env, "IOC_KAFKA_SASL_PASSWORD"),
+        ssl_cafile=_pem_file(env, "IOC_KAFKA_SSL_CAFILE"),
+        ssl_certfile=_pem_file(env, "IOC_KAFKA_SSL_CERTFILE"),
+        ssl_keyfile=_pem_file(env, "IOC_KAFKA_SSL_KEYFILE"),
+    )
+    if security.sasl and not (security.sasl_username and security.sasl_password):
+        msg = (
+            f"IOC_KAFKA_SECURITY_PROTOCOL={protocol}: set IOC_KAFKA_SASL_USERNAME and"
+            " IOC_KAFKA_SASL_PASSWORD (or IOC_KAFKA_SASL_PASSWORD_FILE)"
+        )
+        raise ConfigError(msg)
+    if not security.sasl and (security.sasl_username or security.sasl_password):
+        msg = (
+            f"IOC_KAFKA_SASL_USERNAME/PASSWORD are set but IOC_KAFKA_SECURITY_PROTOCOL={protocol}"
+            " does not use SASL: choose SASL_SSL (or SASL_PLAINTEXT)"
+        )
+        raise ConfigError(msg)
+    tls_files = security.ssl_cafile or security.ssl_certfile or security.ssl_keyfile
+    if not security.tls and tls_files:
+        msg = (
+            f"IOC_KAFKA_SSL_* files are set but IOC_KAFKA_SECURITY_PROTOCOL={protocol}"
+            " does not use TLS: choose SSL or SASL_SSL"
+        )
+        raise ConfigError(msg)
+    if security.ssl_keyfile and not security.ssl_certfile:
+        msg = "IOC_KAFKA_SSL_KEYFILE is set without IOC_KAFKA_SSL_CERTFILE, the certificate it belongs to"
+        raise ConfigError(msg)
+    return security
+
+
+def _pem_file(env: Mapping[str, str], name: str) -> Path | None:
+    """A file the TLS client reads at connect time: checked now, so a typo fails at start."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        msg = f"{name}={raw!r}: no such file"
+        raise ConfigError(msg)
+    return path
 
 
 def _secret(env: Mapping[str, str], name: str, parse: Callable[[str], str] = str) -> str:
@@ -336,8 +459,9 @@ def _oidc(env: Mapping[str, str]) -> OidcSettings | None:
 
 
 def redact(value: str) -> str:
-    """``value`` with the password of a URL replaced by ``***``, safe to print or log."""
-    return _PASSWORD.sub(r"\1***@", value)
+    """``value`` with the password of a URL replaced by ``***``, safe to print or log: the one in
+    ``user:password@`` and libpq's ``?password=`` / ``?sslpassword=`` parameters."""
+    return _QUERY_PASSWORD.sub(r"\1***", _PASSWORD.sub(r"\1***@", value))
 
 
 def _port(raw: str) -> int:

@@ -19,7 +19,9 @@ from typing import Any, Protocol
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from ingest.kafka_options import kafka_client_options
 from ioc.errors import UnreachableError
+from ioc.settings import KafkaSecurity
 from refdata.model import ReferenceData
 from simulate.errors import SendError, SimulateError
 from simulate.faults import NO_FAULTS, Faults, Message
@@ -118,14 +120,22 @@ class Summary:
 
 
 class KafkaSink:
-    """A kafka-python producer for one topic: acks from all replicas, idempotent, batched."""
+    """A kafka-python producer for one topic: acks from all replicas, idempotent, batched.
 
-    def __init__(self, bootstrap: tuple[str, ...], topic: str, **config: Any) -> None:
+    ``security`` None: the ``IOC_KAFKA_*`` security settings of the environment.
+    """
+
+    def __init__(
+        self, bootstrap: tuple[str, ...], topic: str, *, security: KafkaSecurity | None = None, **config: Any
+    ) -> None:
         self.topic = topic
         self.failures = 0
         self.first_error: BaseException | None = None
         try:
-            self._producer = KafkaProducer(bootstrap_servers=list(bootstrap), **{**PRODUCER_CONFIG, **config})
+            self._producer = KafkaProducer(
+                bootstrap_servers=list(bootstrap),
+                **{**PRODUCER_CONFIG, **kafka_client_options(security), **config},
+            )
         except KafkaError as exc:
             msg = f"IOC_KAFKA_BOOTSTRAP={','.join(bootstrap)!r}: cannot reach Kafka: {exc}"
             raise UnreachableError(msg) from None
@@ -206,6 +216,7 @@ def produce(
     refdata: ReferenceData,
     *,
     bootstrap: tuple[str, ...],
+    security: KafkaSecurity | None = None,
     topic: str,
     tz: tzinfo,
     seed: int = 1,
@@ -221,6 +232,7 @@ def produce(
 
     ``rate`` (events per second, the weekly mean) also sets the volume of history; without
     it there is no live mode and history runs at ``DEFAULT_RATE``. The topic must exist.
+    ``security`` None: the ``IOC_KAFKA_*`` security settings of the environment.
     Raises SimulateError for a run that cannot go (a scenario unit not in the data…) and
     SendError when Kafka refused messages.
     """
@@ -233,7 +245,7 @@ def produce(
         )
     except ValueError as exc:  # a scenario or reference data this run cannot use
         raise SimulateError(str(exc)) from None
-    sink = KafkaSink(bootstrap, topic)
+    sink = KafkaSink(bootstrap, topic, security=security)
     try:
         return send(
             messages(plan, faults=faults, live=rate is not None),
