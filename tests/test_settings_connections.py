@@ -17,6 +17,7 @@ from ingest.notify import VERSION_KEY, ChangeNotifier
 from ioc.errors import ConfigError
 from ioc.settings import KafkaSecurity, Settings, redact
 from kpi.cache import KpiCache
+from kpi.model import KpiValue
 from tests.net import free_port
 
 SECRET = "s3cr3t-Kafka-pw"
@@ -40,13 +41,13 @@ def ca_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_plaintext_adds_nothing_to_kafka_python_defaults():
+def test_plaintext_adds_nothing_to_kafka_python_defaults() -> None:
     settings = Settings.from_env({})
     assert settings.kafka_security == KafkaSecurity()
     assert kafka_client_options(settings) == {}
 
 
-def test_sasl_ssl_maps_onto_kafka_python_arguments(ca_file: Path):
+def test_sasl_ssl_maps_onto_kafka_python_arguments(ca_file: Path) -> None:
     settings = Settings.from_env(_sasl_ssl(IOC_KAFKA_SSL_CAFILE=str(ca_file)))
     assert kafka_client_options(settings) == {
         "security_protocol": "SASL_SSL",
@@ -57,7 +58,7 @@ def test_sasl_ssl_maps_onto_kafka_python_arguments(ca_file: Path):
     }
 
 
-def test_ssl_with_a_client_certificate(tmp_path: Path, ca_file: Path):
+def test_ssl_with_a_client_certificate(tmp_path: Path, ca_file: Path) -> None:
     cert, key = tmp_path / "client.pem", tmp_path / "client.key"
     cert.write_text("cert")
     key.write_text("key")
@@ -75,7 +76,7 @@ def test_ssl_with_a_client_certificate(tmp_path: Path, ca_file: Path):
     }
 
 
-def test_sasl_plaintext_and_the_password_from_a_file(tmp_path: Path):
+def test_sasl_plaintext_and_the_password_from_a_file(tmp_path: Path) -> None:
     secret_file = tmp_path / "kafka_password"
     secret_file.write_text(SECRET + "\n")
     env = {
@@ -92,7 +93,7 @@ def test_sasl_plaintext_and_the_password_from_a_file(tmp_path: Path):
     }
 
 
-def test_no_argument_reads_the_environment(monkeypatch: pytest.MonkeyPatch):
+def test_no_argument_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The form used by ensure_topic/produce when a caller passes only bootstrap servers."""
     for name, value in _sasl_ssl().items():
         monkeypatch.setenv(name, value)
@@ -123,7 +124,7 @@ def test_no_argument_reads_the_environment(monkeypatch: pytest.MonkeyPatch):
         ),
     ],
 )
-def test_a_half_done_setup_is_refused_without_echoing_the_secret(env: dict[str, str], expected: str):
+def test_a_half_done_setup_is_refused_without_echoing_the_secret(env: dict[str, str], expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
         Settings.from_env(env)
     message = str(caught.value)
@@ -132,7 +133,7 @@ def test_a_half_done_setup_is_refused_without_echoing_the_secret(env: dict[str, 
     assert "\n" not in message
 
 
-def test_tls_files_need_a_tls_protocol(ca_file: Path):
+def test_tls_files_need_a_tls_protocol(ca_file: Path) -> None:
     with pytest.raises(ConfigError, match="does not use TLS: choose SSL or SASL_SSL"):
         Settings.from_env({"IOC_KAFKA_SSL_CAFILE": str(ca_file)})
     with pytest.raises(ConfigError, match="does not use TLS"):
@@ -141,13 +142,13 @@ def test_tls_files_need_a_tls_protocol(ca_file: Path):
         )
 
 
-def test_a_key_needs_its_certificate(ca_file: Path):
+def test_a_key_needs_its_certificate(ca_file: Path) -> None:
     env = {"IOC_KAFKA_SECURITY_PROTOCOL": "SSL", "IOC_KAFKA_SSL_KEYFILE": str(ca_file)}
     with pytest.raises(ConfigError, match="IOC_KAFKA_SSL_KEYFILE is set without IOC_KAFKA_SSL_CERTFILE"):
         Settings.from_env(env)
 
 
-def test_secrets_stay_out_of_repr():
+def test_secrets_stay_out_of_repr() -> None:
     env = {
         **_sasl_ssl(),
         "IOC_DATABASE_URL": "postgresql://ioc:db-pw@db:5432/ioc?sslmode=verify-full&sslpassword=key-pw",
@@ -165,7 +166,7 @@ def test_secrets_stay_out_of_repr():
     assert settings.redis_url == env["IOC_REDIS_URL"]
 
 
-def test_redact_masks_libpq_password_parameters():
+def test_redact_masks_libpq_password_parameters() -> None:
     assert (
         redact("postgresql://u@h/db?password=pw&sslmode=require")
         == "postgresql://u@h/db?password=***&sslmode=require"
@@ -204,7 +205,7 @@ def private_redis(tmp_path: Path) -> Iterator[int]:
         server.wait(timeout=5)
 
 
-def test_our_redis_clients_use_the_password_in_the_url(private_redis: int):
+def test_our_redis_clients_use_the_password_in_the_url(private_redis: int) -> None:
     url = Settings.from_env({"IOC_REDIS_URL": f"redis://:right-pw@127.0.0.1:{private_redis}/0"}).redis_url
     notifier = ChangeNotifier(url)
     try:
@@ -212,7 +213,7 @@ def test_our_redis_clients_use_the_password_in_the_url(private_redis: int):
     finally:
         notifier.close()
     cache = KpiCache(url, prefix="test:")
-    answer = {"01": {}}
+    answer: dict[str, dict[str, KpiValue]] = {"01": {}}
     assert cache.answer({"q": 1}, lambda: answer) == answer
     assert cache.answer({"q": 1}, lambda: pytest.fail("not cached")) == answer
     check = redis.Redis.from_url(url)
@@ -222,7 +223,7 @@ def test_our_redis_clients_use_the_password_in_the_url(private_redis: int):
 
 def test_a_wrong_redis_password_is_a_clear_warning_that_does_not_echo_it(
     private_redis: int, caplog: pytest.LogCaptureFixture
-):
+) -> None:
     url = f"redis://:wrong-pw@127.0.0.1:{private_redis}/0"
     notifier = ChangeNotifier(url)
     with caplog.at_level(logging.WARNING):
