@@ -53,7 +53,7 @@ SELECT id, at, actor, action, subject, address, detail
    AND (%(subject)s::text IS NULL OR subject = %(subject)s)
    AND (%(since)s::timestamptz IS NULL OR at >= %(since)s)
  ORDER BY at DESC, id DESC
- LIMIT %(limit)s
+ LIMIT %(limit)s OFFSET %(offset)s
 """
 
 
@@ -112,9 +112,18 @@ def recent(
     action: str | None = None,
     subject: str | None = None,
     since: datetime | None = None,
+    offset: int = 0,
 ) -> list[Entry]:
-    """The newest ``limit`` entries matching every filter given, newest first."""
-    params = {"limit": limit, "actor": actor, "action": action, "subject": subject, "since": since}
+    """The newest ``limit`` entries matching every filter given, newest first, after skipping the
+    ``offset`` newest (a page of the admin's audit list)."""
+    params = {
+        "limit": limit,
+        "offset": max(0, offset),
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "since": since,
+    }
     try:
         with conn.cursor(row_factory=class_row(Entry)) as cur:
             return cur.execute(RECENT, params).fetchall()

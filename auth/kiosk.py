@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from auth import audit
 from auth.errors import UnknownScope, not_migrated
 from auth.model import Principal
 from dashboard.scenes import Scene
@@ -39,6 +40,11 @@ RESOLVE = """
 SELECT id, label, coalesce(unit_code, 'VN'), scenes, created_by, created_at, revoked_by, revoked_at
   FROM kiosk_links
  WHERE token_sha256 = %(digest)s AND revoked_at IS NULL
+"""
+BY_ID = """
+SELECT id, label, coalesce(unit_code, 'VN'), scenes, created_by, created_at, revoked_by, revoked_at
+  FROM kiosk_links
+ WHERE id = %(id)s
 """
 LIST = """
 SELECT id, label, coalesce(unit_code, 'VN'), scenes, created_by, created_at, revoked_by, revoked_at
@@ -131,6 +137,58 @@ def revoke(conn: Connection, link_id: int, *, by: str) -> KioskLink | None:
     """Revoke link ``link_id`` now (a second revocation keeps the first); None if there is none."""
     row = conn.execute(REVOKE, {"id": link_id, "by": by}).fetchone()
     return None if row is None else _link(row)
+
+
+def get(conn: Connection, link_id: int) -> KioskLink | None:
+    """Link ``link_id``, revoked or not; None if there is none."""
+    try:
+        row = conn.execute(BY_ID, {"id": link_id}).fetchone()
+    except psycopg.errors.UndefinedTable:
+        raise not_migrated() from None
+    return None if row is None else _link(row)
+
+
+def create_recorded(
+    conn: Connection,
+    *,
+    label: str,
+    unit: str,
+    scenes: Sequence[Scene],
+    by: str,
+    address: str | None = None,
+) -> Created:
+    """``create``, and its audit entry (as ``ioc kiosk create`` writes it) in the same transaction:
+    a link nobody can account for never exists."""
+    with conn.transaction():
+        created = create(conn, label=label, unit=unit, scenes=scenes, by=by)
+        link = created.link
+        detail = {"label": link.label, "unit": link.unit, "scenes": len(link.scenes)}
+        audit.record(
+            conn, by, "kiosk_link_created", subject=f"kiosk:{link.id}", address=address, detail=detail
+        )
+    return created
+
+
+def revoke_recorded(
+    conn: Connection, link_id: int, *, by: str, address: str | None = None
+) -> KioskLink | None:
+    """``revoke``, and its audit entry in the same transaction; a link revoked already is left as
+    it is and not recorded again (a second click on a stale page says nothing new)."""
+    with conn.transaction():
+        before = get(conn, link_id)
+        if before is None or not before.active:
+            return before
+        link = revoke(conn, link_id, by=by)
+        assert link is not None
+        audit.record(
+            conn,
+            by,
+            "kiosk_link_revoked",
+            subject=f"kiosk:{link.id}",
+            address=address,
+            detail={"label": link.label},
+        )
+    return link
 
 
 def _link(row: tuple[Any, ...]) -> KioskLink:

@@ -17,6 +17,7 @@ from typing import LiteralString
 import psycopg
 from psycopg.rows import class_row
 
+from auth import audit
 from auth.errors import BadUsername, UnknownScope, UserExists, not_migrated
 from auth.model import USER_ROLES, Principal, UserRole
 from kpi.model import COUNTRY
@@ -204,6 +205,54 @@ def enable(conn: Connection, username: str) -> User | None:
 def end_sessions(conn: Connection, user_id: int) -> None:
     """Sign ``user_id`` out everywhere: every session issued so far stops being accepted."""
     conn.execute(END_SESSIONS, {"id": user_id})
+
+
+def add_recorded(
+    conn: Connection,
+    username: str,
+    *,
+    display_name: str,
+    role: UserRole,
+    scope: str,
+    password_hash: str | None,
+    by: str,
+    address: str | None = None,
+) -> User:
+    """``add``, and its audit entry (as ``ioc users add`` writes it) in the same transaction."""
+    with conn.transaction():
+        user = add(
+            conn, username, display_name=display_name, role=role, scope=scope, password_hash=password_hash
+        )
+        detail = {"role": user.role, "scope": user.scope}
+        audit.record(conn, by, "user_added", subject=f"user:{user.username}", address=address, detail=detail)
+    return user
+
+
+CHANGES: dict[audit.Action, Change] = {"user_disabled": disable, "user_enabled": enable}
+
+
+def change_recorded(
+    conn: Connection, username: str, action: audit.Action, *, by: str, address: str | None = None
+) -> User | None:
+    """Disable or enable (``action``: a key of ``CHANGES``) ``username`` and record it, in one
+    transaction; None (nothing recorded) if there is no such user."""
+    with conn.transaction():
+        user = CHANGES[action](conn, username)
+        if user is not None:
+            audit.record(conn, by, action, subject=f"user:{user.username}", address=address)
+    return user
+
+
+def set_password_recorded(
+    conn: Connection, username: str, password_hash: str, *, by: str, address: str | None = None
+) -> User | None:
+    """``set_password_hash`` and its audit entry (never the password nor its hash), in one
+    transaction; None (nothing recorded) if there is no such user."""
+    with conn.transaction():
+        user = set_password_hash(conn, username, password_hash)
+        if user is not None:
+            audit.record(conn, by, "password_set", subject=f"user:{user.username}", address=address)
+    return user
 
 
 def _one(conn: Connection, query: LiteralString, params: dict[str, object]) -> User | None:
