@@ -22,7 +22,7 @@ from callbacks import operator as operator_callbacks
 from callbacks import router
 from callbacks import targets as targets_callbacks
 from callbacks import wall as wall_callbacks
-from dashboard import compress, guard, health, scenes, signin
+from dashboard import compress, guard, health, oidc, scenes, signin
 from dashboard.data import Data
 from dashboard.i18n import Lang
 from dashboard.maps import Maps
@@ -59,6 +59,8 @@ def create_app(settings: Settings) -> dash.Dash:
     gate = guard.Guard(settings, data)
     gate.init_app(server)
     server.register_blueprint(signin.blueprint(settings, data))
+    if settings.auth.oidc is not None:
+        server.register_blueprint(oidc.blueprint(settings, data))
     maps = Maps(data)
     maps.register(server)
     compress.init_app(server)

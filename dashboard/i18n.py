@@ -272,6 +272,23 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Tài khoản “{name}” chưa được cấp quyền trên hệ thống này.",
         "The account “{name}” has no access to this system.",
     ),
+    "oidc_reason_state": (
+        "phiên đăng nhập đã hết hạn hoặc không bắt đầu từ trang này, vui lòng thử lại.",
+        "the sign-in expired or was not started here; please try again.",
+    ),
+    "oidc_reason_refused": (
+        "máy chủ định danh đã từ chối yêu cầu.",
+        "the identity server refused the request.",
+    ),
+    "oidc_reason_unreachable": (
+        "không kết nối được máy chủ định danh.",
+        "the identity server could not be reached.",
+    ),
+    "oidc_reason_token": ("mã định danh nhận được không hợp lệ.", "the identity token it sent is not valid."),
+    "oidc_reason_claim": (
+        "máy chủ định danh không cho biết tên đăng nhập.",
+        "the identity server did not say the username.",
+    ),
     "signout": ("Đăng xuất", "Sign out"),
     "kiosk_unknown": (
         "Liên kết màn hình này không tồn tại hoặc đã bị thu hồi.",
