@@ -295,8 +295,10 @@ def _keep_auth_secret(settings: Settings) -> None:
 
 def _demo_admin(conn: psycopg.Connection[tuple[object, ...]], root: Path) -> str:
     """The demo's sign-in: an admin of the whole country, made with a random password the first
-    time no user exists (the password is kept in the stack folder, readable by this user only)."""
-    path = root / "demo-admin-password"
+    time no user exists (the password is kept in the stack folder, readable by this user only, and
+    printed again while it still signs in)."""
+    database = conn.info.dbname
+    path = root / f"demo-admin-password.{database}"  # one per database: tests make their own
     if not users.listing(conn):
         password = secrets.token_urlsafe(12)
         users.add(
@@ -310,8 +312,10 @@ def _demo_admin(conn: psycopg.Connection[tuple[object, ...]], root: Path) -> str
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(password + "\n")
-    if path.exists():
-        return f"sign in as {DEMO_ADMIN!r} with the password {path.read_text().strip()!r} (kept in {path})"
+    kept = path.read_text().strip() if path.exists() else ""
+    found = users.credentials(conn, DEMO_ADMIN)
+    if kept and found is not None and found.user.active and Hasher().verify(found.password_hash, kept):
+        return f"sign in as {DEMO_ADMIN!r} with the password {kept!r} (kept in {path})"
     return "sign in with an account of `ioc users list` (add one with `ioc users add`)"
 
 

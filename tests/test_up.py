@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench.signed_in import sign_in
 from ioc.settings import Settings
 from tests.net import free_port
 from tests.test_ingest import count, wait_for
@@ -34,7 +36,8 @@ def healthy(base: str) -> bool:
 
 
 def test_up_runs_everything_and_stops_cleanly(settings: Settings, timescale_url: str, topic: str, tmp_path):
-    env = {**os.environ, "IOC_DATABASE_URL": timescale_url, "IOC_TOPIC": topic}
+    # Simulated nights and weekends are quiet: the newest event may be many minutes old.
+    env = {**os.environ, "IOC_DATABASE_URL": timescale_url, "IOC_TOPIC": topic, "IOC_STALE_AFTER_S": "86400"}
     port = free_port()
     log = tmp_path / "up.log"
     system = start(env, port, log)
@@ -44,6 +47,10 @@ def test_up_runs_everything_and_stops_cleanly(settings: Settings, timescale_url:
         wait_for(lambda: "history sent" in log.read_text(), 180, "the backfill to be sent")
         wait_for(lambda: count(timescale_url, "events") > 100, 180, "the backfill to be ingested")
         wait_for(lambda: healthy(f"http://127.0.0.1:{port}"), 60, "the dashboard to report fresh data")
+        printed = re.search(r"sign in as '(\S+)' with the password '(\S+)'", log.read_text())
+        assert printed is not None, log.read_text()
+        session = sign_in("127.0.0.1", port, printed[1], printed[2])  # the printed sign-in works
+        assert get(f"http://127.0.0.1:{port}/_dash-layout", session)[0] == 200
     finally:
         system.send_signal(signal.SIGINT)
         system.wait(timeout=90)
