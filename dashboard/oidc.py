@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import json
 import logging
 import secrets
@@ -313,7 +314,7 @@ class Client:
         except urllib.error.HTTPError as exc:
             msg = f"{url} answered HTTP {exc.code}{_error_of(exc)}"
             raise ServerRefused(msg) from None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, timed out, cut short
             msg = f"{url}: {type(exc).__name__}: {exc}"
             raise ServerUnreachable(msg) from None
         if len(body) > MAX_BYTES:
