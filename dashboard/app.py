@@ -17,6 +17,7 @@ from typing import Any
 import dash
 import flask
 
+from callbacks import admin as admin_callbacks
 from callbacks import alerts as alerts_callbacks
 from callbacks import operator as operator_callbacks
 from callbacks import router
@@ -88,12 +89,23 @@ def create_app(settings: Settings) -> dash.Dash:
             sound=params.get("sound") == "1",
         )
 
+    requiring = admin_callbacks.requiring  # the not-allowed message unless the principal may
     pages: dict[str, router.Page] = {
-        "/": lambda params, lang: operator_callbacks.page(data, maps, settings, params, lang),
-        "/wall": wall_page,
+        "/": requiring(
+            "view", lambda params, lang: operator_callbacks.page(data, maps, settings, params, lang)
+        ),
+        "/wall": requiring("view_wall", wall_page),
         "/status": lambda params, lang: None,
-        "/alerts": lambda params, lang: alerts_callbacks.page(data, settings, params, lang),
-        "/targets": lambda params, lang: targets_callbacks.page(data, settings, params, lang),
+        "/alerts": requiring(
+            "view", lambda params, lang: alerts_callbacks.page(data, settings, params, lang)
+        ),
+        "/targets": requiring(
+            "view", lambda params, lang: targets_callbacks.page(data, settings, params, lang)
+        ),
+        "/admin": lambda params, lang: admin_callbacks.users_page(data, settings, params, lang),
+        "/admin/users": lambda params, lang: admin_callbacks.users_page(data, settings, params, lang),
+        "/admin/kiosk": lambda params, lang: admin_callbacks.kiosk_page(data, settings, params, lang),
+        "/admin/audit": lambda params, lang: admin_callbacks.audit_page(data, settings, params, lang),
     }
 
     def shell() -> Any:
@@ -106,6 +118,7 @@ def create_app(settings: Settings) -> dash.Dash:
         **operator_callbacks.register(app, data, maps, settings),
         **alerts_callbacks.register(app, data, settings),
         **targets_callbacks.register(app, data, settings),
+        **admin_callbacks.register(app, data, settings),
     }
     gate.allow_scripts(app.csp_hashes())  # after every callback: clientside ones are inline scripts
     app._ioc_data = data  # type: ignore[attr-defined]  # tests close its pool

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dash_bootstrap_components as dbc  # type: ignore[import-untyped]
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from dashboard import i18n
+from dashboard import access, i18n
 from dashboard.errors import DatabaseDown, DatabaseFailed
 from dashboard.health import Health, Status
 from dashboard.i18n import Lang
@@ -41,19 +41,29 @@ def footer(
     return parts
 
 
+def may_administer() -> bool:
+    """Whether the current request's principal may open any admin page (its footer links there)."""
+    return any(access.allowed(a) for a in ("manage_users", "manage_kiosk_links", "view_audit"))
+
+
 @dataclass(frozen=True)
 class Account:
     """Who is signed in, for the footer's sign-out form (a kiosk display has none)."""
 
     name: str
     csrf: str
+    admin: bool = field(default_factory=may_administer)  # asked of the current request
 
 
 def sign_out(account: Account, lang: Lang) -> html.Form:
-    """The signed-in user's name and a sign-out button: a form POST carrying the CSRF token."""
+    """The signed-in user's name, a link to the admin pages for admins, and a sign-out button: a
+    form POST carrying the CSRF token."""
+    query = "?lang=en" if lang == "en" else ""
+    admin = [html.A(i18n.t("admin_link", lang), href=f"/admin{query}", id=ids.ADMIN_LINK, className="me-2")]
     return html.Form(
         [
             html.Span(account.name, className="me-2"),
+            *(admin if account.admin else []),
             dcc.Input(type="hidden", name="csrf", value=account.csrf),
             html.Button(
                 i18n.t("signout", lang), type="submit", id=ids.SIGN_OUT, className="btn btn-link btn-sm p-0"

@@ -103,6 +103,44 @@ TG_DELETE = "tg-delete"
 TG_MESSAGE = "tg-message"
 TG_SCOPE_ERROR = "tg-scope-error"  # a problem of the row as a whole (unit or level)
 
+# Administration (/admin/kiosk, /admin/users, /admin/audit).
+ADMIN_LINK = "admin-link"  # in the footer, for admins
+ADMIN_NAV = "admin-nav"  # links between the admin pages
+KL = "admin-kiosk-page"
+KL_LIST = "kl-list"
+KL_ROW = "kl-row"  # each row's class
+KL_REVOKE = "kl-revoke"  # dict IDs {"type": KL_REVOKE, "link": id}
+KL_LABEL = "kl-label"
+KL_UNIT = "kl-unit"
+KL_SCENES = "kl-scenes"
+KL_CREATE = "kl-create"
+KL_MESSAGE = "kl-message"
+KL_NEW_URL = "kl-new-url"  # the new link's address, shown once
+US = "admin-users-page"
+US_LIST = "us-list"
+US_ROW = "us-row"  # each row's class
+US_TOGGLE = "us-toggle"  # dict IDs {"type": US_TOGGLE, "user": username}: disable or enable
+US_USERNAME = "us-username"
+US_DISPLAY_NAME = "us-display-name"
+US_ROLE = "us-role"
+US_SCOPE = "us-scope"
+US_PASSWORD = "us-password"  # noqa: S105 - an element ID, not a password
+US_ADD = "us-add"
+US_PW_USER = "us-pw-user"
+US_PW_PASSWORD = "us-pw-password"  # noqa: S105 - an element ID
+US_PW_SET = "us-pw-set"
+US_MESSAGE = "us-message"
+AU = "admin-audit-page"
+AU_ACTOR = "au-actor"
+AU_ACTION = "au-action"
+AU_LIMIT = "au-limit"
+AU_OFFSET = "au-offset"  # store: entries skipped (the page shown)
+AU_NEWER = "au-newer"
+AU_OLDER = "au-older"
+AU_SHOWING = "au-showing"
+AU_LIST = "au-list"
+AU_ROW = "au-row"  # each row's class
+
 
 def tg_field(name: str) -> str:
     """The form's input for a target's field: ``tg-min-volume``."""
