@@ -10,7 +10,10 @@
 - ``banner``: on the operator view, how many alerts fire in the current unit and below it, the
   most severe, and a link to this page; nothing when none fires.
 
-A database that cannot be reached is a message, never a Dash error.
+Every callback asks ``dashboard.access`` on the server: the list and the banner only for a unit
+in the principal's scope (so they list alerts of their scope only), acknowledging only for those
+who may (operators, admins) and only an alert of a unit in their scope, audited in the same
+transaction. A refusal or a database that cannot be reached is a message, never a Dash error.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from alerts.episodes import NAME_MAX, BadName, checked_name
 from callbacks import bounded, footer
 from callbacks.clicks import clicked
-from callbacks.operator import shielded
-from dashboard import alert_text, i18n
+from callbacks.operator import actor, shielded
+from dashboard import access, alert_text, i18n
+from dashboard.access import OutOfScope
 from dashboard.data import Data
 from dashboard.i18n import Lang
 from dashboard.reference import COUNTRY
@@ -41,9 +45,11 @@ SEVERITY_COLOURS = {"critical": "danger", "warning": "warning", "info": "info"}
 
 
 def page(data: Data, settings: Settings, params: dict[str, str], lang: Lang) -> Any:
-    """The alerts page for the URL's ``unit`` (default: the whole country) and ``show``."""
+    """The alerts page for the URL's ``unit`` (default: the principal's home, the whole country
+    for its users) and ``show``; ``Forbidden`` for a unit outside their scope."""
+    access.require("view")
     reference = data.reference()
-    unit = reference.check(params.get("unit") or COUNTRY)
+    unit = access.require_unit(reference, params.get("unit") or access.home(COUNTRY))
     show = "all" if params.get("show") == "all" else "active"
     query = _query(
         unit=unit if unit != COUNTRY else "", show=show if show == "all" else "", lang=_other(lang)
@@ -69,12 +75,22 @@ def render(data: Data, unit: str, show: str | None, lang: Lang) -> tuple[Any, An
     active_only = show != "all"
 
     def compute() -> tuple[Any, Any]:
+        access.require("view")
         reference = data.reference()
-        found = data.alerts(unit, active_only=active_only)
+        found = data.alerts(access.require_unit(reference, unit), active_only=active_only)
         firing = sum(1 for e in found if e.firing)
         count = i18n.t("alert_count", lang, n=firing) if firing else ""
         now = datetime.now(data.tz)  # to the second: how long each has lasted
-        return alerts_layout.table(found, reference, now, data.tz, lang, active_only=active_only), count
+        listed = alerts_layout.table(
+            found,
+            reference,
+            now,
+            data.tz,
+            lang,
+            active_only=active_only,
+            may_acknowledge=access.allowed("acknowledge_alert"),
+        )
+        return listed, count
 
     return shielded(lang, compute, lambda text, kind: (message(text, kind=kind), ""))
 
@@ -88,7 +104,13 @@ def acknowledge(data: Data, alert_id: int, name: str | None, lang: Lang) -> tupl
         return no_update, i18n.t(f"ack_name_{exc.reason}", lang, n=NAME_MAX), True, no_update
 
     def compute() -> tuple[Any, str, bool, Any]:
-        done = data.acknowledge(alert_id, by)
+        access.require("acknowledge_alert")
+        episode = data.alert(alert_id)
+        if episode is not None:
+            access.require_unit(data.reference(), episode.unit_code)
+        elif access.home(COUNTRY) != COUNTRY:  # a scoped user learns nothing of other ids
+            raise OutOfScope(access.principal(), f"alert:{alert_id}")
+        done = data.acknowledge(alert_id, by, actor())
         if done is None:
             said = message(i18n.t("ack_missing", lang, id=alert_id), kind="warning")
         elif done.recorded:
@@ -106,7 +128,8 @@ def banner(data: Data, unit: str | None, lang: Lang) -> Any:
     (and when the database is down: the view's other parts say so)."""
 
     def compute() -> Any:
-        where = data.reference().check(unit or COUNTRY)
+        access.require("view")
+        where = access.require_unit(data.reference(), unit or COUNTRY)
         summary = data.alert_summary(where)
         if not summary.count or summary.worst is None:
             return []

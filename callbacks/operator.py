@@ -10,11 +10,14 @@
   agencies and procedures, each its own callback so that the browser asks for them in parallel
   and the map never waits for them (a year's trend on a large store takes seconds). The map
   update is registered first: the browser sends it first, so a busy worker pool starts it first;
-- every part shows its own message when the unit is unknown or the database is down;
+- every part shows its own message when the unit is unknown, outside the principal's scope
+  (``dashboard.access``: checked here, on the server, for every part) or the database is down;
 - ``poll``: a cheap timer that reads ingest's data version and changes the version store (which
   triggers the parts above) only when it moved since the page was built or last updated; ten
   times slower while Redis is down; its answer also keeps the footer's status true;
-- ``export``: the table as shown (its rows in their current order, values as displayed) as CSV;
+- ``export``: the table as shown (its rows in their current order, values as displayed) as CSV,
+  for those who may export (operators, admins), of a unit in their scope, recorded in the audit
+  trail;
 - in the browser, ``SORT_BY``: a click on a column's header sorts the table by it.
 """
 
@@ -27,12 +30,14 @@ from fractions import Fraction
 from typing import Any, TypeVar
 
 import dash
+import flask
 from dash import ALL, Input, Output, State, no_update
 from dash.dcc.express import send_string
 
 from callbacks import bounded, footer
-from dashboard import i18n
-from dashboard.data import Data, Kpis
+from dashboard import access, i18n
+from dashboard.access import Forbidden, OutOfScope
+from dashboard.data import Actor, Data, Kpis
 from dashboard.errors import DatabaseDown, DatabaseFailed, UnknownUnit
 from dashboard.goals import Goal, goal_for, plotted
 from dashboard.i18n import Lang
@@ -53,10 +58,14 @@ T = TypeVar("T")
 
 
 def page(data: Data, maps: Maps, settings: Settings, params: dict[str, str], lang: Lang) -> Any:
-    """The operator page for the URL's state (``UnknownUnit`` for a unit code not in force)."""
+    """The operator page for the URL's state, from the principal's home unit when the URL names
+    none (``UnknownUnit`` for a unit code not in force, ``Forbidden`` outside their scope)."""
+    access.require("view")
+    if not params.get("unit"):
+        params = {**params, "unit": access.home(COUNTRY)}
     state = replace(ViewState.from_params(params), lang=lang)
     reference = data.reference()
-    reference.check(state.unit)
+    access.require_unit(reference, state.unit)
     return operator_layout.layout(
         state,
         unit_map=maps.of(map_parent(reference, state.unit)),
@@ -64,14 +73,17 @@ def page(data: Data, maps: Maps, settings: Settings, params: dict[str, str], lan
         procedures=reference.procedures(),
         poll_ms=settings.poll_ms,
         version=data.version(),
+        may_export=access.allowed("export"),
     )
 
 
 def map_parent(reference: Reference, unit: str) -> str:
-    """The map shows the unit's children, or its siblings when it has none."""
+    """The map shows the unit's children, or its siblings when it has none and the principal
+    sees its parent (a user scoped to a commune sees no other commune: their map is empty)."""
     if unit == COUNTRY or reference.children(unit):
         return unit
-    return reference.units[unit].parent_code or COUNTRY
+    parent = reference.units[unit].parent_code or COUNTRY
+    return parent if access.sees(reference, parent) else unit
 
 
 def agencies_for(reference: Reference, unit: str) -> list[Agency]:
@@ -131,21 +143,39 @@ class Asked:
 
 
 def asked(data: Data, state: ViewState) -> Asked:
-    """``UnknownUnit`` for a unit not in force, ``DatabaseDown`` without the database."""
+    """``UnknownUnit`` for a unit not in force, ``Forbidden`` for a principal who may not see the
+    view or the unit (a forged callback's unit is refused here), ``DatabaseDown`` without the
+    database."""
+    access.require("view")
     reference = data.reference()
-    reference.check(state.unit)
+    access.require_unit(reference, state.unit)
     now = data.now()
     return Asked(state, reference, now, state.resolved_period(now.date()))
 
 
 def shielded(lang: Lang, compute: Callable[[], T], instead: Callable[[str, str], T]) -> T:
-    """``compute()``, or ``instead(text, kind)`` saying why it cannot be shown (never a Dash error)."""
+    """``compute()``, or ``instead(text, kind)`` saying why it cannot be shown (never a Dash error);
+    a refusal says "not allowed" and nothing else (not even whether the unit has data)."""
     try:
         return compute()
+    except Forbidden as exc:
+        return instead(refusal(exc, lang), "warning")
     except UnknownUnit as exc:
         return instead(i18n.t("unknown_unit", lang, code=exc.code), "warning")
     except DatabaseDown as exc:
         return instead(i18n.t("db_error" if isinstance(exc, DatabaseFailed) else "db_down", lang), "danger")
+
+
+def refusal(exc: Forbidden, lang: Lang) -> str:
+    """What a refused principal reads: a unit they may not see, or an action they may not do."""
+    return i18n.t("forbidden" if isinstance(exc, OutOfScope) else "forbidden_action", lang)
+
+
+def actor() -> Actor:
+    """Who makes the current request and from where, for the audit trail."""
+    who = access.principal()
+    address = flask.request.remote_addr if flask.has_request_context() else None
+    return Actor(who.name if who is not None else "nobody", address)
 
 
 # -- the map update: map, ranked table, breadcrumb, title, URL ---------------------------------
@@ -203,7 +233,11 @@ def _map_parts(
     patch = figures.map_geometry_patch(unit_map) if parent != shown_parent else dash.Patch()
     ranks = ranked(reference, targets, state.kpi, children, unit_map.level)
     rows = table.ordered([row.__dict__ for row in ranks], state.sort)
-    chain = [(code, reference.name(code, lang)) for code in reference.ancestors(state.unit)]
+    chain = [  # drilling up stops at the principal's scope
+        (code, reference.name(code, lang))
+        for code in reference.ancestors(state.unit)
+        if access.sees(reference, code)
+    ]
     note = (
         map_note(state.kpi, goal, unit_map.samples, lang) if unit_map.codes else i18n.t("no_geometry", lang)
     )
@@ -397,6 +431,40 @@ def drilled(reference: Reference, click: dict[str, Any] | None) -> str | None:
     return None
 
 
+# -- export ----------------------------------------------------------------------------------------
+
+EXPORT_VIEW = ("unit", "period", "start", "end", "agency", "procedure", "channel")
+EXPORTED = {
+    name: State(given.component_id, given.component_property) for name, given in view_inputs().items()
+}
+AUDIT_TEXT_MAX = 64  # characters of a state's value the audit entry keeps (values come from the browser)
+
+
+def export_csv(data: Data, rows: Any, kpi: str | None, lang: Lang, view: Mapping[str, Any]) -> Any:
+    """The CSV download of ``rows`` (those of units in scope), audited; ``no_update`` when the
+    principal may not export, may not see ``view``'s unit, or the audit cannot be written."""
+    try:
+        access.require("export")
+        reference = data.reference()
+        unit = access.require_unit(reference, str(view.get("unit") or COUNTRY))
+        kept = [
+            row
+            for row in rows or []
+            if isinstance(row, dict) and access.sees(reference, str(row.get("code")))
+        ]
+        detail = {name: _audit_text(view.get(name)) for name in EXPORT_VIEW if name != "unit"}
+        data.record(actor(), "export", f"unit:{unit}", {"kpi": _audit_text(kpi), **detail, "rows": len(kept)})
+    except (Forbidden, UnknownUnit, DatabaseDown):
+        return no_update
+    known = kpi if kpi in {k.key for k in registry.all_kpis()} else DEFAULT_KPI
+    text = table.csv_text(kept, known, lang)
+    return send_string(text, "ioc-export.csv", type="text/csv")  # type: ignore[no-untyped-call]
+
+
+def _audit_text(value: object) -> str | None:
+    return None if value is None else str(value)[:AUDIT_TEXT_MAX]
+
+
 # -- registration ----------------------------------------------------------------------------------
 
 LANG = State(ids.LANG, "data")
@@ -433,10 +501,13 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
     )
     def drill(click: dict[str, Any] | None, current: str) -> Any:
         try:
-            target = drilled(data.reference(), click)
+            reference = data.reference()
+            target = drilled(reference, click)
         except DatabaseDown:
             return no_update
-        return target if target is not None and target != current else no_update
+        if target is None or target == current or not access.sees(reference, target):
+            return no_update
+        return target
 
     app.clientside_callback(  # type: ignore[no-untyped-call]
         BACK_UP,
@@ -517,12 +588,19 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
         State(ids.OP_ROWS, "data"),
         State(ids.OP_KPI, "value"),
         State(ids.LANG, "data"),
+        *(EXPORTED[name] for name in EXPORT_VIEW),
         prevent_initial_call=True,
     )
-    def export(_: int | None, rows: list[dict[str, Any]] | None, kpi: str | None, lang: str | None) -> Any:
-        """The table as shown (rows in their order, values as displayed) as a CSV file."""
-        text = table.csv_text(rows or [], kpi or DEFAULT_KPI, i18n.lang_of(lang))
-        return send_string(text, "ioc-export.csv", type="text/csv")  # type: ignore[no-untyped-call]
+    def export(
+        _: int | None,
+        rows: list[dict[str, Any]] | None,
+        kpi: str | None,
+        lang: str | None,
+        *view: Any,
+    ) -> Any:
+        """The table as shown (rows in their order, values as displayed) as a CSV file; nothing
+        (no download) for a principal who may not export or see the view's unit."""
+        return export_csv(data, rows, kpi, i18n.lang_of(lang), dict(zip(EXPORT_VIEW, view, strict=False)))
 
     app.clientside_callback(  # type: ignore[no-untyped-call]
         SORT_BY,

@@ -1,8 +1,9 @@
 """The router: the page for the URL's path, built from its query string, and the footer.
 
 ``/`` the operator view, ``/wall`` the wall display, ``/alerts`` the alerts, ``/targets`` the
-targets, ``/status`` the system status; any other path, an unknown unit code or an unreachable
-database is a clear message, never a Dash error.
+targets, ``/status`` the system status; any other path, an unknown unit code, a unit outside the
+principal's scope or an action their role lacks (``dashboard.access.Forbidden``, raised by the
+page builders) or an unreachable database is a clear message, never a Dash error.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import dash
 from dash import Input, Output, State
 
 from dashboard import access, guard, health, i18n
+from dashboard.access import Forbidden, OutOfScope
 from dashboard.errors import DatabaseDown, UnknownUnit
 from dashboard.i18n import Lang
 from ioc.settings import Settings
@@ -48,6 +50,8 @@ def route(
     else:
         try:
             content = page(params, lang)
+        except Forbidden as exc:
+            content = refused(exc, lang)
         except UnknownUnit as exc:
             content = common.message(
                 i18n.t("unknown_unit", lang, code=exc.code), link=(i18n.t("back_home", lang), "/")
@@ -55,6 +59,13 @@ def route(
         except DatabaseDown as exc:
             content = common.retrying(common.database_message(exc, lang))
     return content, common.footer(report, attributions(), lang, account())
+
+
+def refused(exc: Forbidden, lang: Lang) -> Any:
+    """What a principal reads for a page or unit they may not see: that, and a link to their own
+    home (nothing of the unit asked for, not even whether it exists)."""
+    key = "forbidden" if isinstance(exc, OutOfScope) else "forbidden_action"
+    return common.message(i18n.t(key, lang), kind="warning", link=(i18n.t("back_home", lang), "/"))
 
 
 def account() -> common.Account | None:

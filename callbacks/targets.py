@@ -4,9 +4,12 @@ A row of the form goes through ``alerts.targets.validate``, the same check as a 
 every problem is said under its field, in the page's language, and nothing is saved until
 there is none. A new target may not take the name of another (names identify targets; an
 existing target keeps its name). Saving and deleting write through ``alerts.store`` and move
-the data version, so that other open pages (and this list) show the change. Whether this
-request may change targets is ``dashboard.access.may_edit_targets``'s answer, asked again by
-every save and delete.
+the data version, so that other open pages (and this list) show the change, each in one
+transaction with its audit entry. Whether this request may change targets is
+``dashboard.access.may_edit_targets``'s answer, asked again by every edit, save and delete, on
+the server; and each target touched (the one saved, the one it replaces, the one deleted) must
+lie in the principal's scope: a target of one unit, that unit; a target of a whole level, the
+whole country. The list and the form's choices hold only targets and units of their scope.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from alerts import targets as target_rules
 from alerts.targets import FIELDS, Problem, Target
 from callbacks import bounded
 from callbacks.clicks import clicked
-from callbacks.operator import shielded
+from callbacks.operator import actor, shielded
 from dashboard import access, i18n
+from dashboard.access import Forbidden
 from dashboard.data import Data
 from dashboard.i18n import Lang
+from dashboard.reference import COUNTRY, Reference
 from ioc.settings import Settings
 from layouts import ids
 from layouts import targets as targets_layout
@@ -36,13 +41,40 @@ FORM = "tg-form-answer"  # the form callback's outputs, by name (see ``form_outp
 
 def page(data: Data, settings: Settings, params: dict[str, str], lang: Lang) -> Any:
     del params  # the page has no state of its own in the URL but the language
+    access.require("view")
+    reference = data.reference()
     return targets_layout.layout(
-        reference=data.reference(),
+        reference=reference,
         lang=lang,
         poll_ms=settings.poll_ms,
         version=seen(data),
         editable=access.may_edit_targets(),
+        choices=choices(reference),
     )
+
+
+def choices(reference: Reference) -> targets_layout.Choices:
+    """What the form offers: the units and agencies of the principal's scope, and whole levels
+    only to those of the whole country."""
+    units = [u for u in reference.units.values() if access.sees(reference, u.code)]
+    agencies = [a for a in reference.data.agencies if access.sees(reference, a.unit_code)]
+    return targets_layout.Choices(units, agencies, levels=access.home(COUNTRY) == COUNTRY)
+
+
+def visible(reference: Reference, target: Target) -> bool:
+    """Whether the principal sees ``target``: one of a unit in their scope, or one of a whole level
+    (it applies to their units too)."""
+    return target.unit is None or access.sees(reference, target.unit)
+
+
+def require_target(reference: Reference, target: Target) -> None:
+    """``Forbidden`` unless the principal may change ``target``: edit rights, and its unit in their
+    scope (a level-wide target: the whole country)."""
+    who = access.require("edit_targets")
+    if target.unit is not None:
+        access.require_unit(reference, target.unit)
+    elif who.scope != COUNTRY:
+        raise Forbidden(who, f"change the level-wide target {target.name!r}")
 
 
 def seen(data: Data, **more: object) -> dict[str, Any]:
@@ -51,13 +83,14 @@ def seen(data: Data, **more: object) -> dict[str, Any]:
 
 def listing(data: Data, lang: Lang) -> Any:
     """The targets as saved now, or a message saying why they cannot be shown."""
-    return shielded(
-        lang,
-        lambda: targets_layout.table(
-            data.saved_targets(), data.reference(), lang, editable=access.may_edit_targets()
-        ),
-        lambda text, kind: message(text, kind=kind),
-    )
+
+    def compute() -> Any:
+        access.require("view")
+        reference = data.reference()
+        shown = [t for t in data.saved_targets() if visible(reference, t)]
+        return targets_layout.table(shown, reference, lang, editable=access.may_edit_targets())
+
+    return shielded(lang, compute, lambda text, kind: message(text, kind=kind))
 
 
 # -- the form ------------------------------------------------------------------------------
@@ -143,10 +176,14 @@ def save(data: Data, values: Mapping[str, Any], editing: str | None, lang: Lang)
         }
 
     def compute() -> dict[str, Any]:
+        access.require("edit_targets")
         row = row_of(values, lang)
         if editing is not None:
             row["name"] = editing  # an existing target keeps its name
         reference = data.reference()
+        replaced = next((t for t in data.saved_targets() if t.name == row["name"]), None)
+        if replaced is not None and (editing is not None or not visible(reference, replaced)):
+            require_target(reference, replaced)  # nobody overwrites a target outside their scope
         checked = target_rules.validate(
             row,
             units={u.code: u.level for u in reference.data.units},
@@ -160,7 +197,8 @@ def save(data: Data, values: Mapping[str, Any], editing: str | None, lang: Lang)
         if target is None:
             out = answer(None, problems, editing, lang)
             return out | {"message": message(i18n.t("tg_not_saved", lang), kind="danger")}
-        data.save_target(target)
+        require_target(reference, target)
+        data.save_target(target, actor())
         out = filled(target, lang)  # as saved: a generated name, numbers written plainly
         out["message"] = message(i18n.t("tg_saved", lang, name=target.name), kind="success")
         out["version"] = seen(data, at=time.time())
@@ -182,7 +220,11 @@ def delete(data: Data, editing: str | None, lang: Lang) -> dict[str, Any]:
         }
 
     def compute() -> dict[str, Any]:
-        deleted = data.delete_target(editing)
+        access.require("edit_targets")
+        found = next((t for t in data.saved_targets() if t.name == editing), None)
+        if found is not None:
+            require_target(data.reference(), found)
+        deleted = data.delete_target(editing, actor())
         key, kind = ("tg_deleted", "success") if deleted else ("tg_gone", "warning")
         return blank(lang) | {
             "message": message(i18n.t(key, lang, name=editing), kind=kind),
@@ -200,7 +242,10 @@ def edit(data: Data, name: str, lang: Lang) -> dict[str, Any]:
     """The form filled with the target called ``name`` (or a message when it is gone)."""
 
     def compute() -> dict[str, Any]:
+        access.require("edit_targets")
         found = next((t for t in data.saved_targets() if t.name == name), None)
+        if found is not None and not visible(data.reference(), found):
+            found = None  # as if it did not exist: nothing of a target outside the scope
         if found is None:
             return blank(lang) | {"message": message(i18n.t("tg_gone", lang, name=name), kind="warning")}
         return filled(found, lang)

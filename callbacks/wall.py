@@ -9,6 +9,12 @@ geometry is never sent again; lists on screen have a fixed length. What a versio
 often to look again come from ``Data.poll``, as for every page: with Redis down the tick runs
 slower and every refresh asks PostgreSQL.
 
+Whose wall it is decides what it shows, on the server, for every request: a kiosk link's display
+shows the link's unit and scenes whatever the URL or a callback's input says (``for_request``
+makes a ``Wall`` of the link's scenes for that one request: nothing is kept in the worker); a
+signed-in user's, their scope's home unit, or the URL's ``unit`` when their scope holds it. A
+unit outside the scope is refused with a message, never a figure.
+
 Every answered tick also stamps ``wall-answered``; the watchdog, in the browser on its own timer,
 notices when those stamps stop (the server is down or unreachable, so nothing the server sends
 can say so) and covers the wall with the offline banner until they resume.
@@ -18,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from string import Template
@@ -30,16 +36,19 @@ from dash.exceptions import PreventUpdate
 
 from alerts.episodes import Episode
 from callbacks import bounded, footer
-from dashboard import alert_text, health, i18n, scenes
+from dashboard import access, alert_text, health, i18n, scenes
+from dashboard.access import Forbidden, OutOfScope
 from dashboard.data import Data, previous
-from dashboard.errors import DatabaseDown
+from dashboard.errors import DatabaseDown, UnknownUnit
 from dashboard.goals import Goal, goal_for
 from dashboard.i18n import Lang
 from dashboard.maps import Maps
-from dashboard.reference import COUNTRY
+from dashboard.reference import COUNTRY, Reference
+from ioc.settings import Settings
 from kpi import periods, registry
 from kpi.model import Filters, KpiValue, Period
 from layouts import figures, ids
+from layouts import wall as wall_layout
 from layouts.common import database_message, message
 from layouts.wall import COUNTER_KPIS, TILE_KPIS
 
@@ -121,6 +130,37 @@ class Wall:
     stale_after_s: int
 
 
+def for_request(wall: Wall) -> Wall:
+    """The wall of the current request: a kiosk link's scenes for its display, else the
+    configured ones (a new object per request; nothing is stored)."""
+    link = access.kiosk_link()
+    return replace(wall, scenes=link.scenes) if link is not None and link.scenes else wall
+
+
+def home_of(reference: Reference, asked: str | None, default: str) -> str:
+    """The unit the wall shows: a kiosk link's own unit whatever was asked; else ``asked`` (the
+    URL's or the page's) or the principal's home, only inside their scope (``Forbidden``)."""
+    access.require("view_wall")
+    link = access.kiosk_link()
+    if link is not None:
+        return reference.check(link.unit)
+    return access.require_unit(reference, asked or access.home(default))
+
+
+def page(wall: Wall, settings: Settings, params: dict[str, str], lang: Lang) -> Any:
+    """The wall page for the principal (see ``home_of``); ``?sound=1`` adds the audible cue."""
+    reference = wall.data.reference()
+    home = home_of(reference, params.get("unit"), settings.wall_unit)
+    return wall_layout.layout(
+        home=home,
+        home_name=reference.name(home, lang),
+        unit_map=wall.maps.of(home),
+        lang=lang,
+        poll_ms=wall.poll_ms,
+        sound=params.get("sound") == "1",
+    )
+
+
 def tick(
     wall: Wall, state: dict[str, Any] | None, lang: Lang, now: datetime, shown: str | None = None
 ) -> tuple[Any, ...]:
@@ -192,12 +232,18 @@ def refresh(wall: Wall, home: str, state: dict[str, Any] | None, lang: Lang) -> 
         return (*skip, message(i18n.t("db_down", lang), kind="danger"), no_update)
     scene = wall.scenes[int(state["scene"]) % len(wall.scenes)]
     try:
+        home = home_of(wall.data.reference(), home, COUNTRY)
         values = _values(wall, home, scene, lang)
         shown = wall.data.alerts(home, active_only=True, limit=ALERTS_SHOWN)
         firing = wall.data.alert_summary(home).count
         return (*values, _alerts(wall, shown, firing, lang), [], firing)
     except DatabaseDown as exc:
         return (*skip, database_message(exc, lang), no_update)
+    except Forbidden as exc:  # a forged home: a message, nothing of that unit
+        key = "forbidden" if isinstance(exc, OutOfScope) else "forbidden_action"
+        return (*skip, message(i18n.t(key, lang), kind="warning"), no_update)
+    except UnknownUnit as exc:
+        return (*skip, message(i18n.t("unknown_unit", lang, code=exc.code), kind="warning"), no_update)
 
 
 def _unchanged() -> tuple[Any, ...]:
@@ -375,7 +421,7 @@ def register(app: dash.Dash, wall: Wall) -> dict[str, Any]:
     def wall_tick(
         _: int | None, state: dict[str, Any] | None, lang: str, shown: str | None = None
     ) -> tuple[Any, ...]:
-        return tick(wall, state, i18n.lang_of(lang), datetime.now(UTC), shown)
+        return tick(for_request(wall), state, i18n.lang_of(lang), datetime.now(UTC), shown)
 
     @app.callback(
         Output(ids.WALL_MAP, "figure"),
@@ -395,7 +441,7 @@ def register(app: dash.Dash, wall: Wall) -> dict[str, Any]:
         State(ids.LANG, "data"),
     )
     def wall_refresh(state: dict[str, Any] | None, home: str, lang: str) -> tuple[Any, ...]:
-        return refresh(wall, home, state, i18n.lang_of(lang))
+        return refresh(for_request(wall), home, state, i18n.lang_of(lang))
 
     app.clientside_callback(  # type: ignore[no-untyped-call]
         ALERT_SOUND,

@@ -29,7 +29,6 @@ from dashboard.i18n import Lang
 from dashboard.maps import Maps
 from ioc.settings import Settings
 from layouts import common
-from layouts import wall as wall_layout
 
 BOOTSTRAP = "/assets/vendor/bootstrap/bootstrap.min.css"
 # plotly.js's geo bundle (scatter, scattergeo, choropleth: all the figures here draw) is a third
@@ -79,15 +78,7 @@ def create_app(settings: Settings) -> dash.Dash:
         return flask.jsonify(report.as_dict()), 503 if report.status == "down" else 200
 
     def wall_page(params: dict[str, str], lang: Lang) -> Any:
-        home = data.reference().check(params.get("unit", settings.wall_unit))
-        return wall_layout.layout(
-            home=home,
-            home_name=data.reference().name(home, lang),
-            unit_map=maps.of(home),
-            lang=lang,
-            poll_ms=settings.poll_ms,
-            sound=params.get("sound") == "1",
-        )
+        return wall_callbacks.page(wall, settings, params, lang)  # the principal's home and scenes
 
     requiring = admin_callbacks.requiring  # the not-allowed message unless the principal may
     pages: dict[str, router.Page] = {

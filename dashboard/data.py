@@ -1,7 +1,8 @@
 """Everything a page reads, in one place: KPIs through ``kpi.queries`` and the Redis cache,
 reference data, targets, the data version, the latest events, alert episodes; and the few
-writes of pages (acknowledging an alert, editing targets), each followed by a move of the data
-version so that every open page sees it.
+writes of pages (acknowledging an alert, editing targets, each in one transaction with its
+``audit_log`` entry when an ``Actor`` is given), each followed by a move of the data version so
+that every open page sees it.
 
 KPIs come only from ``kpi.queries`` (``values``, ``children_values``, ``series``,
 ``breakdown``), each answer wrapped in ``KpiCache.answer`` under a question that names
@@ -36,6 +37,7 @@ import redis
 from alerts import episodes
 from alerts import store as targets_store
 from alerts.targets import Target
+from auth import audit
 from dashboard import feed, health
 from dashboard.errors import DatabaseDown
 from dashboard.pool import Connection, Pool
@@ -77,6 +79,14 @@ class Freshness:
     version: int | None
     database: bool
     latest: datetime | None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a write and from where, as the audit trail records them (``auth.audit``)."""
+
+    name: str
+    address: str | None
 
 
 class Data:
@@ -214,27 +224,48 @@ class Data:
         with self.connection() as conn:
             return episodes.summary(conn, below)
 
-    def acknowledge(self, alert_id: int, by: str) -> episodes.Acknowledgement | None:
-        """Acknowledge an episode (``episodes.BadName`` for a bad name) and tell open pages."""
+    def alert(self, alert_id: int) -> episodes.Episode | None:
+        """One alert episode, or None (pages check its unit before acting on it)."""
         with self.connection() as conn:
+            return episodes.get(conn, alert_id)
+
+    def acknowledge(
+        self, alert_id: int, by: str, actor: Actor | None = None
+    ) -> episodes.Acknowledgement | None:
+        """Acknowledge an episode (``episodes.BadName`` for a bad name), audited as ``actor``'s in
+        the same transaction, and tell open pages."""
+        with self.connection() as conn, conn.transaction():
             done = episodes.acknowledge(conn, alert_id, by)
+            if done is not None and done.recorded and actor is not None:
+                detail = {"unit": done.episode.unit_code, "kpi": done.episode.kpi, "name": by}
+                _audit(conn, actor, "alert_acknowledged", f"alert:{alert_id}", detail)
         if done is not None and done.recorded:
             self.announce([done.episode.unit_code])
         return done
+
+    def record(self, actor: Actor, action: audit.Action, subject: str, detail: dict[str, Any]) -> None:
+        """One audit entry of a read worth tracing (an export)."""
+        with self.connection() as conn:
+            _audit(conn, actor, action, subject, detail)
 
     def saved_targets(self) -> list[Target]:
         """Every target as saved now (``targets`` may be a few seconds old)."""
         with self.connection() as conn:
             return targets_store.load(conn)
 
-    def save_target(self, target: Target) -> None:
-        with self.connection() as conn:
+    def save_target(self, target: Target, actor: Actor | None = None) -> None:
+        with self.connection() as conn, conn.transaction():
             targets_store.save(conn, [target])
+            if actor is not None:
+                _audit(conn, actor, "target_saved", f"target:{target.name}", target_detail(target))
         self._targets_changed(target.unit)
 
-    def delete_target(self, name: str) -> bool:
-        with self.connection() as conn:
+    def delete_target(self, name: str, actor: Actor | None = None) -> bool:
+        with self.connection() as conn, conn.transaction():
+            gone = next((t for t in targets_store.load(conn) if t.name == name), None)
             deleted = targets_store.delete(conn, name)
+            if deleted and actor is not None and gone is not None:
+                _audit(conn, actor, "target_deleted", f"target:{name}", target_detail(gone))
         self._targets_changed(None)
         return deleted
 
@@ -420,6 +451,17 @@ class Data:
                     self.settings.redis_url, socket_timeout=0.25, socket_connect_timeout=0.25
                 )
             return self._redis
+
+
+def target_detail(target: Target) -> dict[str, Any]:
+    """A target as the audit trail keeps it: every field, numbers as text (JSON has no decimals)."""
+    return {k: str(v) if v is not None and not isinstance(v, str) else v for k, v in asdict(target).items()}
+
+
+def _audit(
+    conn: Connection, actor: Actor, action: audit.Action, subject: str, detail: dict[str, Any]
+) -> None:
+    audit.record(conn, actor.name, action, subject=subject, address=actor.address, detail=detail)
 
 
 def only(answer: Answer, kpi: str) -> Answer:

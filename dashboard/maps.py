@@ -2,8 +2,9 @@
 JSON URL, with the label points the figures need kept in this process.
 
 Geometry never travels inside a figure or a callback: a figure names ``geojson_url(parent)``,
-the browser fetches it once (cached for a day), and updates carry only values. Geometry is
-immutable reference data, so each worker keeps what it has served (a handful of maps).
+the browser fetches it once (cached for a day, privately: it is served only to a principal whose
+scope holds ``parent``, so no shared cache may keep it), and updates carry only values. Geometry
+is immutable reference data, so each worker keeps what it has served (a handful of maps).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import date
 import flask
 import orjson
 
+from dashboard import access
 from dashboard.data import Data
 from dashboard.errors import DatabaseDown, UnknownUnit
 from dashboard.reference import COUNTRY
@@ -92,7 +94,10 @@ class Maps:
 
         def serve(parent: str) -> flask.Response:
             try:
+                access.require_unit(self._data.reference(), parent)
                 unit_map = self.of(parent)
+            except access.Forbidden:
+                flask.abort(403)
             except UnknownUnit:
                 flask.abort(404)
             except (DatabaseDown, IocError):
@@ -101,7 +106,7 @@ class Maps:
                 return flask.Response(status=304)
             response = flask.Response(unit_map.body, mimetype="application/geo+json")
             response.set_etag(unit_map.etag)
-            response.cache_control.public = True
+            response.cache_control.private = True
             response.cache_control.max_age = 86_400
             return response
 

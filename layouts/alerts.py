@@ -103,17 +103,26 @@ def table(
     lang: Lang,
     *,
     active_only: bool,
+    may_acknowledge: bool = True,
 ) -> Any:
-    """The episodes as a table (an acknowledge button on firing ones not yet acknowledged), or
-    "no alerts"."""
+    """The episodes as a table (an acknowledge button on firing ones not yet acknowledged, for a
+    principal who may acknowledge: the callback checks again), or "no alerts"."""
     if not found:
         return html.P(i18n.t("no_alerts" if active_only else "no_alerts_all", lang), className="no-alerts")
     header = html.Thead(html.Tr([html.Th(i18n.t(c, lang)) for c in COLUMNS]))
-    rows = [row(e, reference, now, tz, lang) for e in found]
+    rows = [row(e, reference, now, tz, lang, may_acknowledge=may_acknowledge) for e in found]
     return dbc.Table([header, html.Tbody(rows)], className="al-table", size="sm", hover=True, responsive=True)
 
 
-def row(episode: Episode, reference: Reference, now: datetime, tz: tzinfo, lang: Lang) -> html.Tr:
+def row(
+    episode: Episode,
+    reference: Reference,
+    now: datetime,
+    tz: tzinfo,
+    lang: Lang,
+    *,
+    may_acknowledge: bool = True,
+) -> html.Tr:
     kpi = episode.kpi
     cells = [
         html.Span(
@@ -129,7 +138,7 @@ def row(episode: Episode, reference: Reference, now: datetime, tz: tzinfo, lang:
         alert_text.moment(episode.fired_at, tz, lang),
         alert_text.moment(episode.resolved_at, tz, lang),
         alert_text.lasted(episode, now, lang),
-        acknowledgement(episode, tz, lang),
+        acknowledgement(episode, tz, lang) if may_acknowledge or episode.acknowledged_by else "",
     ]
     kinds = {4: "num", 5: "num", 6: "num", 8: "when", 9: "when", 10: "when"}
     return html.Tr(

@@ -34,9 +34,11 @@ def layout(
     procedures: Sequence[Procedure],
     poll_ms: int,
     version: int | None,
+    may_export: bool = True,
 ) -> html.Div:
     """The page for ``state``; ``version``: the data version it is built at (the first poll then
-    leaves the page alone unless the data moved meanwhile)."""
+    leaves the page alone unless the data moved meanwhile); ``may_export``: whether the export
+    button is enabled (a convenience: the export callback checks again)."""
     lang = state.lang
     return html.Div(
         [
@@ -80,7 +82,11 @@ def layout(
                         [
                             html.Div(
                                 dbc.Button(
-                                    i18n.t("export_csv", lang), id=ids.OP_EXPORT, color="secondary", size="sm"
+                                    i18n.t("export_csv", lang),
+                                    id=ids.OP_EXPORT,
+                                    color="secondary",
+                                    size="sm",
+                                    disabled=not may_export,
                                 ),
                                 className="op-export",
                             ),

@@ -8,6 +8,7 @@ is said under the scope. callbacks/targets.py fills the list and acts on the for
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -21,16 +22,35 @@ from dashboard.reference import Reference
 from kpi import registry
 from layouts import ids
 from layouts.common import lang_switch, nav
+from refdata.model import Agency, Unit
 
 LIGHT: Any = {"data-bs-theme": "light"}
 Options = list[dict[str, str]]
 INPUTS = ("name", "threshold", "min_volume")  # typed; the other fields are chosen from a list
 
 
+@dataclass(frozen=True)
+class Choices:
+    """What the form offers the principal: units and agencies of their scope, and whether a
+    target may cover a whole level (the whole country's users only). The save checks again."""
+
+    units: Sequence[Unit]
+    agencies: Sequence[Agency]
+    levels: bool = True
+
+
 def layout(
-    *, reference: Reference, lang: Lang, poll_ms: int, version: dict[str, Any], editable: bool
+    *,
+    reference: Reference,
+    lang: Lang,
+    poll_ms: int,
+    version: dict[str, Any],
+    editable: bool,
+    choices: Choices | None = None,
 ) -> html.Div:
-    """The page; ``editable``: whether this request may change targets (else the form is hidden)."""
+    """The page; ``editable``: whether this request may change targets (else the form is hidden);
+    ``choices``: what the form offers (None: everything in ``reference``)."""
+    offered = choices or Choices(list(reference.units.values()), reference.data.agencies)
     return html.Div(
         [
             dcc.Store(id=ids.LANG, data=lang),
@@ -52,7 +72,7 @@ def layout(
             dbc.Row(
                 [
                     dbc.Col(html.Div(id=ids.TG_LIST, className="tg-list"), lg=7),
-                    dbc.Col(form(reference, lang), lg=5, style={} if editable else {"display": "none"}),
+                    dbc.Col(form(offered, lang), lg=5, style={} if editable else {"display": "none"}),
                 ],
                 className="g-3",
             ),
@@ -63,8 +83,9 @@ def layout(
     )
 
 
-def form(reference: Reference, lang: Lang) -> dbc.Card:
+def form(choices: Choices, lang: Lang) -> dbc.Card:
     """The form, empty (a new target) until a target's "edit" fills it."""
+    levels = level_options(lang) if choices.levels else []
 
     def field(name: str, label: str, control: Any) -> html.Div:
         return html.Div(
@@ -102,12 +123,12 @@ def form(reference: Reference, lang: Lang) -> dbc.Card:
                         field(
                             "unit",
                             i18n.t("tg_unit", lang),
-                            choose("unit", unit_options(reference), None, clearable=True),
+                            choose("unit", unit_options(choices.units), None, clearable=True),
                         ),
                         field(
                             "level",
                             i18n.t("tg_level", lang),
-                            choose("level", level_options(lang), None, clearable=True),
+                            choose("level", levels, None, clearable=True),
                         ),
                         html.Div(id=ids.TG_SCOPE_ERROR, className="invalid-feedback d-block"),
                     ],
@@ -116,7 +137,7 @@ def form(reference: Reference, lang: Lang) -> dbc.Card:
                 field(
                     "agency",
                     i18n.t("tg_agency", lang),
-                    choose("agency", agency_options(reference), None, clearable=True),
+                    choose("agency", agency_options(choices.agencies), None, clearable=True),
                 ),
                 dbc.Row(
                     [
@@ -249,12 +270,12 @@ def kpi_options(lang: Lang) -> Options:
     return [{"label": i18n.kpi_name(k.key, lang), "value": k.key} for k in registry.all_kpis()]
 
 
-def unit_options(reference: Reference) -> Options:
-    return [{"label": f"{u.name} ({u.code})", "value": u.code} for u in reference.units.values()]
+def unit_options(units: Sequence[Unit]) -> Options:
+    return [{"label": f"{u.name} ({u.code})", "value": u.code} for u in units]
 
 
-def agency_options(reference: Reference) -> Options:
-    return [{"label": f"{a.name} ({a.code})", "value": a.code} for a in reference.data.agencies]
+def agency_options(agencies: Sequence[Agency]) -> Options:
+    return [{"label": f"{a.name} ({a.code})", "value": a.code} for a in agencies]
 
 
 def level_options(lang: Lang) -> Options:

@@ -131,11 +131,14 @@ class DashStore:
 
 @pytest.fixture(scope="module")
 def dash_store(settings: Settings) -> Iterator[DashStore]:
-    """A store with the two provinces' history (module scope: built once per test module)."""
+    """A store with the two provinces' history (module scope: built once per test module). Its
+    tests run inside a request of an admin of the whole country, so that they may call the
+    dashboard's functions directly (pages and callbacks ask ``dashboard.access`` who asks)."""
     url = new_database(settings.database_url)
     try:
         prepared(url)
-        yield DashStore(url, replace(settings, database_url=url))
+        with acting_as(None, ADMIN):
+            yield DashStore(url, replace(settings, database_url=url))
     finally:
         drop_database(settings.database_url, url)
 
