@@ -69,11 +69,23 @@ def add(
     name: Annotated[str, typer.Option(help="Display name (default: the username).")] = "",
     password_file: PasswordFile = None,
     by: By = None,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing if the user exists (a deployment's first admin).")
+    ] = False,
+    no_password: Annotated[
+        bool,
+        typer.Option("--no-password", help="No local password: the user signs in through OpenID Connect."),
+    ] = False,
 ) -> None:
-    """Add a user who signs in with a password."""
+    """Add a user who signs in with a password (or, with --no-password, through OpenID Connect)."""
     settings = Settings.from_env()
     login = users.checked_username(username)
-    password_hash = Hasher().hash(_read_password(password_file, login))
+    if if_missing:
+        with store.connect(settings.database_url, autocommit=True) as conn:
+            if users.get(conn, login) is not None:
+                _say(f"user {login} exists already: left as it is")
+                return
+    password_hash = None if no_password else Hasher().hash(_read_password(password_file, login))
     with store.connect(settings.database_url, autocommit=True) as conn, conn.transaction():
         user = users.add(conn, login, display_name=name, role=role, scope=scope, password_hash=password_hash)
         detail = {"role": user.role, "scope": user.scope}

@@ -159,3 +159,29 @@ def test_the_installed_command_reads_the_password_from_stdin_and_errors_in_one_l
     missing = ioc("users", "disable", "nobody")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "ioc: error: no user is called 'nobody' (`ioc users list`)"
+
+
+def test_a_first_admin_is_added_once_and_an_oidc_user_has_no_password(db):
+    url, conn = db
+    first = run(url, "users", "add", "admin", "--role", "admin", "--scope", "VN", "--if-missing",
+                "--password-file", "-", input=PASSWORD + "\n")  # fmt: skip
+    assert first.exit_code == 0, first.output
+    again = run(url, "users", "add", "admin", "--role", "viewer", "--scope", "01", "--if-missing",
+                "--password-file", "-", input="another password entirely\n")  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert "exists already" in again.output
+    kept = users.get(conn, "admin")
+    assert kept is not None
+    assert (kept.role, kept.scope) == ("admin", "VN")
+    assert (
+        signin.sign_in(conn, "admin", PASSWORD, address="10.0.0.2", policy=throttle.Policy()).outcome
+        == "signed_in"
+    )
+
+    oidc_only = run(url, "users", "add", "lan", "--role", "viewer", "--scope", "01", "--no-password")
+    assert oidc_only.exit_code == 0, oidc_only.output
+    found = users.credentials(conn, "lan")
+    assert found is not None
+    assert found.password_hash is None
+    refused = signin.sign_in(conn, "lan", "", address="10.0.0.3", policy=throttle.Policy())
+    assert refused.outcome == "refused"

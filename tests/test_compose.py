@@ -15,6 +15,8 @@ import yaml
 from ioc.cli import app
 from ioc.settings import SETTINGS, Settings
 
+SECRETS = ("IOC_AUTH_SECRET", "IOC_OIDC_CLIENT_SECRET")  # also read from a file named by <name>_FILE
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -46,8 +48,8 @@ def test_kafka_runs_kraft_on_one_node(compose):
     assert "zookeeper" not in str(env).lower()
 
 
-def test_project_services_use_only_known_settings_that_parse(compose):
-    known = {s.name for s in SETTINGS}
+def test_project_services_use_only_known_settings_that_parse(compose, tmp_path):
+    known = {s.name for s in SETTINGS} | {f"{name}_FILE" for name in SECRETS}
     services = project_services(compose)
     assert {"migrate", "refdata", "ingest", "simulate"} <= set(services)
     assert services["ingest"]["deploy"]["replicas"] == 2
@@ -56,7 +58,24 @@ def test_project_services_use_only_known_settings_that_parse(compose):
         env = {k: str(v) for k, v in service["environment"].items()}
         assert set(env) <= known, f"{name}: unknown {set(env) - known}"
         env = {k: v.replace("${IOC_DB_PASSWORD:-ioc}", "ioc") for k, v in env.items()}
+        mounted = {f"/run/secrets/{name}": name for name in service.get("secrets", [])}
+        for key, path in list(env.items()):
+            if key.endswith("_FILE"):
+                assert path in mounted, f"{name}: {key}={path} is not a secret of the service"
+                secret = tmp_path / mounted[path]
+                secret.write_text("x" * 48)
+                env[key] = str(secret)
         Settings.from_env(env)  # raises ConfigError on a bad value
+
+
+def test_the_dashboard_signs_cookies_and_a_first_admin_can_sign_in(compose):
+    services = project_services(compose)
+    assert "IOC_AUTH_SECRET_FILE" in services["dashboard"]["environment"]
+    assert set(compose["secrets"]) == {"auth-secret", "admin-password"}
+    command = services["first-admin"]["command"]
+    assert command[:2] == ["users", "add"]
+    assert "--if-missing" in command
+    assert command[command.index("--password-file") + 1] == "/run/secrets/admin-password"
 
 
 def test_urls_reach_the_servers_as_compose_configures_them(compose):
