@@ -23,6 +23,10 @@ PERIOD_NAMES: tuple[PeriodName, ...] = ("today", "week", "month", "quarter", "ye
 DEFAULT_KPI = "online_submission_rate"
 MAX_CUSTOM_DAYS = 3 * 366
 SORTABLE = frozenset({"name", "code", "value", "target", "gap", "volume"})
+# Custom days outside these are ignored: the period arithmetic (the day after, three years
+# before) would overflow Python's dates near years 1 and 9999, and no data is that old.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(8999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -45,13 +49,13 @@ class ViewState:
         channel = params.get("channel")
         sort = params.get("sort", "")
         return cls(
-            unit=params.get("unit") or COUNTRY,
+            unit=_text(params.get("unit")) or COUNTRY,
             period=period if period in PERIOD_NAMES else "month",
             start=_date(params.get("from")),
             end=_date(params.get("to")),
             kpi=kpi if kpi in {k.key for k in registry.all_kpis()} else DEFAULT_KPI,
-            agency=params.get("agency") or None,
-            procedure=params.get("procedure") or None,
+            agency=_text(params.get("agency")),
+            procedure=_text(params.get("procedure")),
             channel=channel if channel in CHANNELS else None,
             sort=sort if sort.lstrip("-") in SORTABLE else None,
             lang=lang_of(params.get("lang")),
@@ -90,6 +94,19 @@ class ViewState:
 
 def _date(raw: str | None) -> date | None:
     try:
-        return date.fromisoformat(raw) if raw else None
+        day = date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
+    return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
+
+
+def _text(raw: str | None) -> str | None:
+    """A free-text value (a code, possibly unknown), or None when empty or when no URL or SQL
+    parameter can carry it: a lone surrogate (not UTF-8) or a NUL (refused by PostgreSQL)."""
+    if not raw or "\x00" in raw:
+        return None
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return raw

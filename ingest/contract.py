@@ -4,8 +4,9 @@ One JSON object per Kafka message. ``decode`` turns a message value into an ``Ev
 or a ``Rejection`` with a precise reason; it never raises for bad input, so a poison
 message cannot stop a consumer. Unknown fields are kept (in ``Event.payload``); an
 unknown ``schema_version`` or ``event_type``, a missing field, a wrong type, a
-timestamp without offset, an unknown unit, agency or procedure code, an ``occurred_at``
-too far in the future or older than the retention, an oversize or non-UTF-8 message is rejected.
+timestamp without offset or outside the years 1900..9000, an unknown unit, agency or procedure
+code, an ``occurred_at`` too far in the future or older than the retention, an oversize or
+non-UTF-8 message is rejected.
 
 The published JSON Schema (``ingest/schema/event-v1.schema.json``) is generated from
 these models by ``json_schema()``; a test keeps the file in step.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Container
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -33,6 +34,10 @@ from pydantic import (
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
 DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
+# Any instant we store is later put into local days and moved by days; at the edges of Python's
+# datetime (years 1 and 9999, with offsets up to ±24 h) that overflows, a poison pill for ingest.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 EventType = Literal[
     "submitted",
@@ -204,6 +209,12 @@ def decode(  # noqa: PLR0911 - one return per kind of rejection
         code = getattr(event, field)
         if codes is not None and code not in codes:
             return Rejection(f"{field}: unknown code {code!r}")
+    if "\\u0000" in text and _holds_nul(text):
+        return Rejection("a string holds a NUL character (\\u0000), which PostgreSQL cannot store")
+    for field in ("occurred_at", "due_at"):
+        instant = getattr(event, field, None)
+        if isinstance(instant, datetime) and not EARLIEST <= instant <= LATEST:  # not an unknown field
+            return Rejection(f"{field}: {instant.isoformat()} is outside {EARLIEST.year}..{LATEST.year}")
     if event.occurred_at > now + max_future_skew:
         ahead = event.occurred_at - now
         return Rejection(f"occurred_at: {ahead} in the future (more than the allowed {max_future_skew})")
@@ -212,12 +223,35 @@ def decode(  # noqa: PLR0911 - one return per kind of rejection
     return Decoded(event, text)
 
 
+def _holds_nul(text: str) -> bool:
+    """Whether a NUL is in any string or key of valid JSON ``text`` (not merely an escaped
+    backslash followed by ``u0000``): text and jsonb refuse it, and a batch holding it would fail
+    again at every retry. Only read when the escape appears, which is rare."""
+    try:
+        found = json.loads(text, parse_int=str, object_pairs_hook=lambda pairs: [*pairs])
+    except (ValueError, RecursionError):
+        return True
+    pending = [found]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return False
+
+
 def _explain(text: str, exc: ValidationError) -> Rejection:
     """The reason for a failed validation: syntax, shape, version and type first."""
     try:
         obj = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as err:
-        return Rejection(f"not JSON: {getattr(err, 'msg', 'nested too deeply')}")
+    except json.JSONDecodeError as err:
+        return Rejection(f"not JSON: {err.msg}")
+    except RecursionError:
+        return Rejection("not JSON: nested too deeply")
+    except ValueError:  # Python refuses integers of more than 4300 digits (int_max_str_digits)
+        return Rejection("a number has too many digits")
     if not isinstance(obj, dict):
         return Rejection(f"expected a JSON object, got {type(obj).__name__}")
     return _check_shape(obj) or Rejection(_describe(exc))
@@ -242,10 +276,18 @@ def _describe(exc: ValidationError) -> str:
     for error in exc.errors(include_url=False)[:3]:
         location = ".".join(str(p) for p in error["loc"][1:] or error["loc"])
         given = error.get("input")
-        shown = "" if error["type"] == "missing" else f" (got {json.dumps(given, default=str)[:60]})"
+        shown = "" if error["type"] == "missing" else f" (got {_shown(given)})"
         parts.append(f"{location}: {error['msg']}{shown}")
     more = exc.error_count() - len(parts)
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _shown(given: object) -> str:
+    """The start of an offending value, for the reason; any value, however odd, can be shown."""
+    try:
+        return json.dumps(given, default=str)[:60]
+    except (ValueError, RecursionError):  # an integer of thousands of digits, deep nesting
+        return f"a {type(given).__name__}"
 
 
 SCHEMA_FILE = Path(__file__).parent / "schema" / "event-v1.schema.json"
