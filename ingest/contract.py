@@ -37,6 +37,9 @@ DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
 # Any instant we store is later put into local days and moved by days; at the edges of Python's
 # datetime (years 1 and 9999, with offsets up to ±24 h) that overflows, a poison pill for ingest.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+# An application's fees are summed into a bigint (at most 9.2e18); one fee above a million
+# billion đồng is a mistake, and a larger one would fail the batch's write at every retry.
+MAX_AMOUNT_VND = 10**15
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 EventType = Literal[
@@ -209,6 +212,8 @@ def decode(  # noqa: PLR0911 - one return per kind of rejection
         code = getattr(event, field)
         if codes is not None and code not in codes:
             return Rejection(f"{field}: unknown code {code!r}")
+    if isinstance(event, Paid) and event.amount_vnd > MAX_AMOUNT_VND:
+        return Rejection(f"amount_vnd: more than {MAX_AMOUNT_VND:,} đồng")
     if "\\u0000" in text and _holds_nul(text):
         return Rejection("a string holds a NUL character (\\u0000), which PostgreSQL cannot store")
     for field in ("occurred_at", "due_at"):
