@@ -41,7 +41,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from auth import audit, users
 from auth.errors import BadUsername
-from dashboard import guard, i18n, signin
+from dashboard import i18n, signin
 from dashboard.data import Data
 from dashboard.errors import DatabaseDown
 from dashboard.i18n import Lang
@@ -469,27 +469,10 @@ def _failed(lang: Lang, back: str, failure: OidcFailure, *, status: int = 502) -
 
 
 def _page(lang: Lang, back: str, message: str) -> str:
-    """The sign-in page (``dashboard.signin``'s) with ``message``, its link to sign in here again."""
+    """The sign-in page with ``message``, and its link to sign in here again."""
     oidc = flask.current_app.extensions["ioc_oidc"]
     assert isinstance(oidc, OidcSettings)
-    other: Lang = "en" if lang == "vi" else "vi"
-    return flask.render_template_string(
-        signin.PAGE,
-        lang=lang,
-        t=lambda key, **values: i18n.t(key, lang, **values),
-        message=message,
-        form=True,
-        action=flask.url_for("signin.submit", lang=lang) if lang == "en" else flask.url_for("signin.submit"),
-        csrf=guard.csrf_token(),
-        next=back,
-        username="",
-        oidc=flask.url_for("oidc.start", next=back, lang=lang)
-        if lang == "en"
-        else flask.url_for("oidc.start", next=back),
-        oidc_label=i18n.t("signin_oidc", lang, issuer=urllib.parse.urlsplit(oidc.issuer).netloc),
-        other_lang="English" if other == "en" else "Tiếng Việt",
-        other_lang_url=flask.url_for("signin.form", lang=other, next=back),
-    )
+    return signin.page(oidc, lang, back, message=message)
 
 
 def _kty(alg: str) -> str:

@@ -9,6 +9,7 @@ module turns its outcome into a page or a session. A new session always replaces
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import flask
@@ -20,7 +21,7 @@ from dashboard import access, guard, i18n
 from dashboard.data import Data
 from dashboard.errors import DatabaseDown
 from dashboard.i18n import Lang
-from ioc.settings import Settings
+from ioc.settings import OidcSettings, Settings
 
 OIDC_START = "oidc.start"  # the route of dashboard.oidc, registered when IOC_OIDC_ISSUER is set
 PAGE = """<!DOCTYPE html>
@@ -121,32 +122,41 @@ def blueprint(settings: Settings, data: Data) -> flask.Blueprint:
         return flask.redirect(f"/wall?lang={lang}" if lang == "en" else "/wall")
 
     def render(lang: Lang, *, message: str = "", username: str = "", form: bool = True) -> str:
-        oidc = settings.auth.oidc
-        other: Lang = "en" if lang == "vi" else "vi"
-        back = flask.request.args.get("next")
-        return flask.render_template_string(
-            PAGE,
-            lang=lang,
-            t=lambda key, **values: i18n.t(key, lang, **values),
-            message=message,
-            form=form,
-            action=flask.url_for("signin.submit", lang=lang)
-            if lang == "en"
-            else flask.url_for("signin.submit"),
-            csrf=guard.csrf_token(),
-            next=safe_next(flask.request.values.get("next")),
-            username=username,
-            oidc=flask.url_for(OIDC_START, next=safe_next(flask.request.values.get("next")))
-            if oidc and OIDC_START in flask.current_app.view_functions
-            else None,
-            oidc_label=i18n.t("signin_oidc", lang, issuer=urlsplit(oidc.issuer).netloc) if oidc else "",
-            other_lang="English" if other == "en" else "Tiếng Việt",
-            other_lang_url=flask.url_for("signin.form", lang=other, next=back)
-            if back
-            else flask.url_for("signin.form", lang=other),
-        )
+        back = safe_next(flask.request.values.get("next"))
+        return page(settings.auth.oidc, lang, back, message=message, username=username, form=form)
 
     return pages
+
+
+def page(
+    oidc: OidcSettings | None,
+    lang: Lang,
+    back: str,
+    *,
+    message: str = "",
+    username: str = "",
+    form: bool = True,
+) -> str:
+    """The sign-in page in ``lang``, going to ``back`` once signed in, with ``message`` if any, and
+    the link to the identity server when one is configured."""
+    other: Lang = "en" if lang == "vi" else "vi"
+    in_lang: dict[str, Any] = {"lang": "en"} if lang == "en" else {}
+    offer_oidc = oidc is not None and OIDC_START in flask.current_app.view_functions
+    return flask.render_template_string(
+        PAGE,
+        lang=lang,
+        t=lambda key, **values: i18n.t(key, lang, **values),
+        message=message,
+        form=form,
+        action=flask.url_for("signin.submit", **in_lang),
+        csrf=guard.csrf_token(),
+        next=back,
+        username=username,
+        oidc=flask.url_for(OIDC_START, next=back, **in_lang) if offer_oidc else None,
+        oidc_label=i18n.t("signin_oidc", lang, issuer=urlsplit(oidc.issuer).netloc) if oidc else "",
+        other_lang="English" if other == "en" else "Tiếng Việt",
+        other_lang_url=flask.url_for("signin.form", lang=other, next=back),
+    )
 
 
 def start_session(values: Mapping[str, object]) -> None:
