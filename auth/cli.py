@@ -86,11 +86,15 @@ def add(
                 _say(f"user {login} exists already: left as it is")
                 return
     password_hash = None if no_password else Hasher().hash(_read_password(password_file, login))
-    with store.connect(settings.database_url, autocommit=True) as conn, conn.transaction():
-        user = users.add(conn, login, display_name=name, role=role, scope=scope, password_hash=password_hash)
-        detail = {"role": user.role, "scope": user.scope}
-        audit.record(
-            conn, by or audit.cli_actor(), "user_added", subject=f"user:{user.username}", detail=detail
+    with store.connect(settings.database_url, autocommit=True) as conn:
+        user = users.add_recorded(
+            conn,
+            login,
+            display_name=name,
+            role=role,
+            scope=scope,
+            password_hash=password_hash,
+            by=by or audit.cli_actor(),
         )
     _say(f"user {user.username} added: {user.role} of {user.scope}")
 
@@ -110,13 +114,13 @@ def list_() -> None:
 @users_app.command("disable")
 def disable(username: str, by: By = None) -> None:
     """Stop a user from signing in; their open sessions end at once."""
-    _change(username, "user_disabled", users.disable, by)
+    _change(username, "user_disabled", by)
 
 
 @users_app.command("enable")
 def enable(username: str, by: By = None) -> None:
     """Let a disabled user sign in again."""
-    _change(username, "user_enabled", users.enable, by)
+    _change(username, "user_enabled", by)
 
 
 @users_app.command("set-password")
@@ -125,22 +129,20 @@ def set_password(username: str, password_file: PasswordFile = None, by: By = Non
     settings = Settings.from_env()
     login = username.strip().lower()
     password_hash = Hasher().hash(_read_password(password_file, login))
-    with store.connect(settings.database_url, autocommit=True) as conn, conn.transaction():
-        user = users.set_password_hash(conn, login, password_hash)
-        if user is None:
-            raise _unknown_user(login)
-        audit.record(conn, by or audit.cli_actor(), "password_set", subject=f"user:{user.username}")
+    with store.connect(settings.database_url, autocommit=True) as conn:
+        user = users.set_password_recorded(conn, login, password_hash, by=by or audit.cli_actor())
+    if user is None:
+        raise _unknown_user(login)
     _say(f"password of {user.username} set; their sessions have ended")
 
 
-def _change(username: str, action: audit.Action, change: users.Change, by: str | None) -> None:
+def _change(username: str, action: audit.Action, by: str | None) -> None:
     settings = Settings.from_env()
     login = username.strip().lower()
-    with store.connect(settings.database_url, autocommit=True) as conn, conn.transaction():
-        user = change(conn, login)
-        if user is None:
-            raise _unknown_user(login)
-        audit.record(conn, by or audit.cli_actor(), action, subject=f"user:{user.username}")
+    with store.connect(settings.database_url, autocommit=True) as conn:
+        user = users.change_recorded(conn, login, action, by=by or audit.cli_actor())
+    if user is None:
+        raise _unknown_user(login)
     _say(f"user {user.username} {'active' if user.active else 'disabled'}")
 
 
@@ -165,11 +167,9 @@ def kiosk_create(
     chosen = wall_scenes.load(scenes or settings.wall_scenes)
     where = unit or settings.wall_unit
     actor = by or audit.cli_actor()
-    with store.connect(settings.database_url, autocommit=True) as conn, conn.transaction():
-        created = kiosk.create(conn, label=label, unit=where, scenes=chosen, by=actor)
-        link = created.link
-        detail = {"label": link.label, "unit": link.unit, "scenes": len(link.scenes)}
-        audit.record(conn, actor, "kiosk_link_created", subject=f"kiosk:{link.id}", detail=detail)
+    with store.connect(settings.database_url, autocommit=True) as conn:
+        created = kiosk.create_recorded(conn, label=label, unit=where, scenes=chosen, by=actor)
+    link = created.link
     _say(f"kiosk link {link.id} created for {link.unit} ({len(link.scenes)} scenes); its token (shown once):")
     typer.echo(created.token)
 
@@ -203,14 +203,11 @@ def kiosk_revoke(
     """Revoke a link: the screens using it stop showing data at their next request."""
     settings = Settings.from_env()
     actor = by or audit.cli_actor()
-    with store.connect(settings.database_url, autocommit=True) as conn, conn.transaction():
-        link = kiosk.revoke(conn, link_id, by=actor)
-        if link is None:
-            msg = f"no kiosk link has id {link_id} (`ioc kiosk list --all`)"
-            raise UnknownLink(msg)
-        audit.record(
-            conn, actor, "kiosk_link_revoked", subject=f"kiosk:{link.id}", detail={"label": link.label}
-        )
+    with store.connect(settings.database_url, autocommit=True) as conn:
+        link = kiosk.revoke_recorded(conn, link_id, by=actor)
+    if link is None:
+        msg = f"no kiosk link has id {link_id} (`ioc kiosk list --all`)"
+        raise UnknownLink(msg)
     _say(f"kiosk link {link.id} revoked")
 
 
