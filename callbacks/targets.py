@@ -315,7 +315,8 @@ def register(app: dash.Dash, data: Data, settings: Settings) -> dict[str, Any]:
     def targets_form(**given: Any) -> dict[str, Any]:
         """Called with the inputs and states above by name."""
         lang = i18n.lang_of(given["lang"])
-        clicks = clicked(ctx.triggered_id, ctx.inputs_list)
+        grouping = ctx.args_grouping  # inputs_list is deprecated for callbacks of named inputs
+        clicks = clicked(ctx.triggered_id, [grouping[name] for name in ("edits", "new", "saves", "deletes")])
         return act(
             data, ctx.triggered_id, clicks, values=given["values"], editing=given["editing"], lang=lang
         )
