@@ -189,7 +189,7 @@ def ingest(
     """Consume application events from Kafka into the store, exactly once (stop: SIGTERM/SIGINT)."""
     logs.configure(json_lines=json_logs)
     settings = _settings()
-    ensure_topic(settings.kafka_bootstrap, settings.topic)
+    ensure_topic(settings.kafka_bootstrap, settings.topic, security=settings.kafka_security)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -263,7 +263,7 @@ def up(
         has_events = conn.execute("SELECT EXISTS (SELECT FROM event_ids)").fetchone() == (True,)
         demo = _demo_admin(conn, settings.stack.root)
     _keep_auth_secret(settings)
-    ensure_topic(settings.kafka_bootstrap, settings.topic)
+    ensure_topic(settings.kafka_bootstrap, settings.topic, security=settings.kafka_security)
     _say(f"topic {settings.topic} ready")
     if prepare_only:
         return

@@ -141,7 +141,7 @@ def simulate(  # noqa: PLR0917 - Typer passes options by name
     settings = Settings.from_env()
     data, source = load_refdata(settings, refdata_dir)
     _say(f"reference data from {source}: {len(data.units)} units, {len(data.procedures)} procedures")
-    ensure_topic(settings.kafka_bootstrap, settings.topic)
+    ensure_topic(settings.kafka_bootstrap, settings.topic, security=settings.kafka_security)
     moment = None if now is None else datetime.fromisoformat(now)
     last_phase = ""
 
