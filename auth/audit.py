@@ -9,7 +9,7 @@ usernames, ``kiosk:<id>`` or ``cli:<login>``; subjects name what was acted on (`
 from __future__ import annotations
 
 import getpass
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
@@ -49,6 +49,7 @@ RECENT = """
 SELECT id, at, actor, action, subject, address, detail
   FROM audit_log
  WHERE (%(actor)s::text IS NULL OR actor = %(actor)s)
+   AND (%(actors)s::text[] IS NULL OR actor = ANY(%(actors)s))
    AND (%(action)s::text IS NULL OR action = %(action)s)
    AND (%(subject)s::text IS NULL OR subject = %(subject)s)
    AND (%(since)s::timestamptz IS NULL OR at >= %(since)s)
@@ -113,9 +114,10 @@ def recent(
     subject: str | None = None,
     since: datetime | None = None,
     offset: int = 0,
+    actors: Collection[str] | None = None,
 ) -> list[Entry]:
     """The newest ``limit`` entries matching every filter given, newest first, after skipping the
-    ``offset`` newest (a page of the admin's audit list)."""
+    ``offset`` newest (a page of the admin's audit list); ``actors``: only what these did."""
     params = {
         "limit": limit,
         "offset": max(0, offset),
@@ -123,6 +125,7 @@ def recent(
         "action": action,
         "subject": subject,
         "since": since,
+        "actors": None if actors is None else sorted(actors),
     }
     try:
         with conn.cursor(row_factory=class_row(Entry)) as cur:

@@ -390,7 +390,13 @@ def audit_list(
     start = max(0, offset)
 
     def compute() -> dict[str, Any]:
-        access.require("view_audit")
+        who = access.require("view_audit")
+        # An admin of a unit sees what they and the users of their scope did, not the whole trail.
+        actors = (
+            None
+            if who.scope == COUNTRY
+            else {who.name, *(u.username for u in users_listing(data, data.reference(), who))}
+        )
         with data.connection() as conn:
             found = audit.recent(
                 conn,
@@ -398,6 +404,7 @@ def audit_list(
                 offset=start,
                 actor=(actor or "").strip() or None,
                 action=action if action in audit.ACTIONS else None,
+                actors=actors,
             )
         shown = found[:size]
         return {

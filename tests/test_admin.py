@@ -608,6 +608,11 @@ def test_a_scoped_admin_manages_only_inside_their_scope(dash_store: DashStore, m
             data, form | {"username": "hanoi-operator", "role": "operator", "scope": district}, "vi"
         )
         assert "Đã thêm người dùng hanoi-operator." in layout_json(added["message"])
+        # The audit trail of a unit's admin: what they and their scope's users did, nothing else.
+        trail = layout_json(admin.audit_list(data, actor=None, action=None, limit=500, offset=0, lang="vi"))
+        assert "hanoi-operator" in trail
+        assert "HCMC wall" not in trail
+        assert ADMIN.name not in trail
     assert kiosk.resolve(conn, other_token[1]) is not None
     (entry,) = entries(conn, "user_added", "user:hanoi-operator")
     assert entry.actor == "hanoi-admin"
