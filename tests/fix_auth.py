@@ -75,6 +75,15 @@ def sign_in_clients(app: dash.Dash, url: str, principal: Principal = ADMIN) -> N
     app.server.test_client_class = Client
 
 
+def anonymous(app: dash.Dash) -> FlaskClient:
+    """A browser that has never signed in (``make_app``'s clients are signed in as an admin)."""
+    client: FlaskClient = app.server.test_client()
+    with client.session_transaction() as session:
+        session.clear()
+    client.environ_base.pop("HTTP_X_CSRFTOKEN", None)
+    return client
+
+
 @contextmanager
 def acting_as(app: dash.Dash | flask.Flask | None, principal: Principal | None) -> Iterator[None]:
     """A request of ``principal`` to ``app`` (a bare Flask app if None), for calling callbacks'

@@ -25,7 +25,7 @@ from dashboard import guard
 from layouts import ids
 from layouts.wall import COUNTER_KPIS, TILE_KPIS
 from tests import test_dashboard_fixtures as fx
-from tests.fix_auth import ADMIN, FAST, PASSWORD, acting_as, ensure_user, session_of, signed_in
+from tests.fix_auth import ADMIN, FAST, PASSWORD, acting_as, anonymous, ensure_user, session_of, signed_in
 from tests.test_dashboard_fixtures import HANOI, HCMC, DashStore, layout_json
 
 dash_store = fx.dash_store
@@ -209,15 +209,6 @@ def wall_refresh(client: FlaskClient, app: Any) -> int:
     return int(status)
 
 
-def stranger(app: Any) -> FlaskClient:
-    """A browser that has never signed in (the app's clients are signed in as an admin)."""
-    client: FlaskClient = app.server.test_client()
-    with client.session_transaction() as session:
-        session.clear()
-    client.environ_base.pop("HTTP_X_CSRFTOKEN", None)
-    return client
-
-
 def open_kiosk(client: FlaskClient, token: str) -> Any:
     """Open a kiosk link; the display then sends its session's CSRF token as dash-renderer does."""
     answer = client.get(f"/kiosk/{token}")
@@ -278,7 +269,7 @@ def test_a_kiosk_link_shows_the_wall_across_a_restart_until_it_is_revoked(
     assert created.address == "127.0.0.1"
     assert created.detail == {"label": link.label, "unit": HANOI, "scenes": 2}
 
-    display = stranger(app)
+    display = anonymous(app)
     opened = open_kiosk(display, token)
     assert opened.status_code == 302
     assert opened.headers["Location"] == "/wall"
@@ -294,7 +285,7 @@ def test_a_kiosk_link_shows_the_wall_across_a_restart_until_it_is_revoked(
     signed_in(later, values)
     assert later.get("/_dash-layout").status_code == 200
     assert wall_refresh(later, restarted) == 200
-    assert open_kiosk(stranger(restarted), token).status_code == 302
+    assert open_kiosk(anonymous(restarted), token).status_code == 302
 
     status, answer = kiosk_click(admin_client, app, revoke=link.id, shown=(link.id,))
     assert status == 200
@@ -302,7 +293,7 @@ def test_a_kiosk_link_shows_the_wall_across_a_restart_until_it_is_revoked(
     assert display.get("/_dash-layout").status_code == 401  # at once, the very next request
     assert wall_refresh(display, app) == 401
     assert later.get("/_dash-layout").status_code == 401
-    assert stranger(app).get(f"/kiosk/{token}").status_code == 404
+    assert anonymous(app).get(f"/kiosk/{token}").status_code == 404
     (revoked,) = entries(conn, "kiosk_link_revoked", f"kiosk:{link.id}")
     assert revoked.actor == ADMIN.name
     # A second click on a stale page: said, not recorded again.
@@ -445,7 +436,7 @@ def test_an_admin_adds_disables_enables_and_sets_passwords_each_recorded_once(
     assert "Đã có người dùng tên page-user." in text(answer)
 
     # The new user signs in; disabling them ends that session at once, enabling lets them back.
-    theirs = stranger(app)
+    theirs = anonymous(app)
     token = re.search(r'name="csrf" value="([^"]+)"', theirs.get("/signin").get_data(as_text=True))
     assert token is not None
     signed = theirs.post("/signin", data={"username": "page-user", "password": PASSWORD, "csrf": token[1]})
@@ -550,7 +541,7 @@ def test_a_kiosk_display_reaches_the_wall_and_nothing_else(dash_store: DashStore
         )
     found = TOKEN.search(layout_json(made[0]))
     assert found is not None
-    display = stranger(app)
+    display = anonymous(app)
     assert open_kiosk(display, found[1]).status_code == 302
     assert ids.WALL_MAP in routed(display, "/wall")
     for path in ("/", "/alerts", "/targets", *ADMIN_PAGES):

@@ -30,7 +30,7 @@ from werkzeug.serving import make_server
 from auth import users
 from ioc.settings import OidcSettings, Settings
 from tests import test_dashboard_fixtures as fx
-from tests.fix_auth import ensure_user
+from tests.fix_auth import anonymous, ensure_user
 from tests.net import free_port
 from tests.test_dashboard_fixtures import DashStore
 
@@ -193,14 +193,6 @@ def with_oidc(settings: Settings, issuer: str, *, secret: str = CLIENT_SECRET) -
         username_claim="preferred_username",
     )
     return replace(settings, auth=replace(settings.auth, oidc=oidc))
-
-
-def anonymous(app: Any) -> FlaskClient:
-    client: FlaskClient = app.server.test_client()
-    with client.session_transaction() as session:
-        session.clear()
-    client.environ_base.pop("HTTP_X_CSRFTOKEN", None)
-    return client
 
 
 def to_identity_server(client: FlaskClient, provider: Provider, path: str) -> str:

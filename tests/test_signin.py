@@ -19,7 +19,7 @@ from auth.model import Principal
 from dashboard import guard
 from ioc.settings import Settings
 from tests import test_dashboard_fixtures as fx
-from tests.fix_auth import PASSWORD, ensure_user, session_of, signed_in
+from tests.fix_auth import PASSWORD, anonymous, ensure_user, session_of, signed_in
 from tests.net import free_port
 from tests.test_dashboard_fixtures import DashStore
 
@@ -37,14 +37,6 @@ PAGES = [
     "/geo/VN.json",
 ]
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-def anonymous(app: Any) -> FlaskClient:
-    client: FlaskClient = app.server.test_client()
-    with client.session_transaction() as session:
-        session.clear()
-    client.environ_base.pop("HTTP_X_CSRFTOKEN", None)
-    return client
 
 
 def form_token(client: FlaskClient, path: str = "/signin") -> str:
