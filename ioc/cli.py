@@ -234,6 +234,10 @@ def up(
         float, typer.Option(min=0, help="Simulated history to backfill when the store is empty.")
     ] = 7,
     rate: Annotated[float, typer.Option(min=0.001, help="Simulated events per second (weekly mean).")] = 0.5,
+    scenario: Annotated[
+        str, typer.Option(help="What goes wrong in the simulated traffic (`ioc simulate --help`).")
+    ] = "normal",
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed of the simulated traffic.")] = None,
     host: Annotated[str, typer.Option(help="Dashboard address.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Dashboard port.")] = 8050,
     workers: Annotated[int, typer.Option(min=1, help="Dashboard worker processes.")] = 2,
@@ -271,6 +275,8 @@ def up(
         simulate=not no_simulate,
         history_days=0 if has_events else history_days,
         rate=rate,
+        scenario=scenario,
+        seed=seed,
         host=host,
         port=port,
         workers=workers,

@@ -26,13 +26,23 @@ class Part:
 
 
 def parts(
-    *, simulate: bool, history_days: float, rate: float, host: str, port: int, workers: int
+    *,
+    simulate: bool,
+    history_days: float,
+    rate: float,
+    host: str,
+    port: int,
+    workers: int,
+    scenario: str = "normal",
+    seed: int | None = None,
 ) -> list[Part]:
     """What runs, in stopping order (what feeds Kafka stops first)."""
     chosen = []
     if simulate:
         history = ("--history-days", f"{history_days:g}") if history_days > 0 else ()
-        chosen.append(Part("simulate", ("simulate", *history, "--rate", f"{rate:g}")))
+        extra: tuple[str, ...] = ("--scenario", scenario) if scenario != "normal" else ()
+        extra += ("--seed", str(seed)) if seed is not None else ()
+        chosen.append(Part("simulate", ("simulate", *history, "--rate", f"{rate:g}", *extra)))
     chosen.append(Part("ingest", ("ingest",)))
     chosen.append(Part("alerts", ("alerts",)))
     chosen.append(
