@@ -7,6 +7,8 @@ Progress goes to stderr; the summary of what was sent is printed on stdout as JS
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -23,9 +25,11 @@ from refdata.files import default_dir, read_dir
 from refdata.model import ReferenceData
 from simulate import scenarios
 from simulate.faults import Faults
-from simulate.produce import Progress, produce
+from simulate.produce import Progress, plan_run, produce
+from simulate.progress import Reporter, expected_events
 
 MAX_SEED = 2**32 - 1
+LIVE_EVERY_S = 60.0  # a line of live progress at most this often
 
 
 def _say(line: str) -> None:
@@ -143,20 +147,35 @@ def simulate(  # noqa: PLR0917 - Typer passes options by name
     _say(f"reference data from {source}: {len(data.units)} units, {len(data.procedures)} procedures")
     ensure_topic(settings.kafka_bootstrap, settings.topic, security=settings.kafka_security)
     moment = None if now is None else datetime.fromisoformat(now)
+    total = _expected_history(
+        data, settings, seed=seed, history_days=history_days, rate=rate, scenario=scenario
+    )
+    bar = Reporter(
+        sys.stderr,
+        tty=sys.stderr.isatty(),
+        width=lambda: shutil.get_terminal_size().columns,
+        prefix="ioc simulate: ",
+    )
     last_phase = ""
+    live_said = -LIVE_EVERY_S
 
     def progress(report: Progress) -> None:
-        nonlocal last_phase
-        if report.phase != last_phase and report.phase == "live":
+        nonlocal last_phase, live_said
+        latest = None if report.latest is None else report.latest.astimezone(settings.timezone)
+        if report.phase == "history":
+            bar.show(sent=report.sent, total=total, elapsed_s=report.elapsed_s, latest=latest)
+            last_phase = report.phase
+            return
+        bar.finish()
+        if report.phase == "live" and last_phase != "live":
             _say("history sent; live from now on (Ctrl-C to stop)")
         last_phase = report.phase
-        latest = (
-            ""
-            if report.latest is None
-            else f", up to {report.latest.astimezone(settings.timezone):%Y-%m-%d %H:%M}"
-        )
+        if report.phase == "live" and report.elapsed_s - live_said < LIVE_EVERY_S:
+            return
+        live_said = report.elapsed_s
+        shown = "" if latest is None else f", up to {latest:%Y-%m-%d %H:%M}"
         speed = f"{report.per_second:,.0f}/s"
-        _say(f"{report.phase}: {report.sent:,} messages in {report.elapsed_s:.1f} s ({speed}){latest}")
+        _say(f"{report.phase}: {report.sent:,} messages in {report.elapsed_s:.1f} s ({speed}){shown}")
 
     summary = produce(
         data,
@@ -177,6 +196,28 @@ def simulate(  # noqa: PLR0917 - Typer passes options by name
     if summary.scenario.unit_code is not None:
         _say(summary.scenario.describe())
     typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+
+
+def _expected_history(
+    data: ReferenceData,
+    settings: Settings,
+    *,
+    seed: int,
+    history_days: float,
+    rate: float | None,
+    scenario: str,
+) -> int | None:
+    """About how many messages the history holds (for the progress bar); None without history or
+    when the run cannot be planned (``produce`` then says why)."""
+    if history_days <= 0:
+        return None
+    try:
+        plan = plan_run(
+            data, tz=settings.timezone, seed=seed, history_days=history_days, rate=rate, scenario=scenario
+        )
+    except ValueError:
+        return None
+    return expected_events(plan)
 
 
 def register(app: typer.Typer) -> None:
