@@ -14,6 +14,7 @@ import typer
 import store
 from alerts import episodes
 from alerts.engine import Engine
+from alerts.metrics import AlertMetrics
 from ioc import logs
 from ioc.errors import IocError
 from ioc.settings import Settings
@@ -29,6 +30,7 @@ alerts_app = typer.Typer(
 def run(
     ctx: typer.Context,
     json_logs: Annotated[bool, typer.Option("--json", help="Log one JSON object a line.")] = False,
+    metrics_port: Annotated[int, typer.Option(min=0, max=65535, help="Prometheus metrics port; 0: off.")] = 0,
 ) -> None:
     """Run the evaluator until SIGTERM/Ctrl-C (a second one stands by and takes over)."""
     if ctx.invoked_subcommand is not None:
@@ -39,7 +41,10 @@ def run(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    engine = Engine(settings)
+    metrics = AlertMetrics()
+    if metrics_port:
+        metrics.serve(metrics_port)
+    engine = Engine(settings, metrics)
     engine.run(stop)
     typer.echo(f"ioc alerts: stopped after {engine.passes} evaluations", err=True)
 

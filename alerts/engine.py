@@ -29,6 +29,7 @@ from alerts import webhooks
 from alerts.announce import Announcer, Changes
 from alerts.engine_store import Connection, try_lock
 from alerts.evaluate import Change, Pass, evaluate
+from alerts.metrics import AlertMetrics
 from ioc.errors import IocError
 from ioc.settings import Settings
 
@@ -37,10 +38,11 @@ IDLE_FACTOR = 3  # a pass for changes waits this many times the last pass's dura
 
 
 class Engine:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: AlertMetrics | None = None) -> None:
         self.settings = settings
         self.alerts = settings.alerts
         self.passes = 0
+        self.metrics = metrics or AlertMetrics()
 
     def run(self, stop: threading.Event) -> None:
         """Stand by or act until ``stop`` is set."""
@@ -55,6 +57,7 @@ class Engine:
                     self._act(conn, stop, announcer, changes)
                 except psycopg.OperationalError as exc:
                     log.warning("lost the database connection (%s); standing by", str(exc).strip())
+                    self.metrics.role(active=False, database_up=False)
                 finally:
                     conn.close()
         finally:
@@ -71,11 +74,14 @@ class Engine:
                     conn = store.connect(self.settings.database_url, autocommit=True)
                 if try_lock(conn):
                     log.info("active: this evaluator holds the lock and evaluates the targets")
+                    self.metrics.role(active=True)
                     return conn
+                self.metrics.role(active=False)
                 if not said_standby:
                     log.info("standby: another evaluator is active; trying every %g s", self.alerts.standby_s)
                     said_standby = True
             except (psycopg.Error, OSError, IocError) as exc:
+                self.metrics.role(active=False, database_up=False)
                 if not said_unreachable:
                     log.warning("database unreachable (%s); trying every %g s", exc, self.alerts.standby_s)
                     said_unreachable = True
@@ -125,7 +131,8 @@ class Engine:
             elif done is not None:
                 wakes, woken = done.wakes, _monotonic(done.wake_at)
                 rest_until = time.monotonic() + IDLE_FACTOR * done.elapsed_s
-            webhooks.deliver_due(conn, self.alerts)
+            delivered = webhooks.deliver_due(conn, self.alerts)
+            self.metrics.refresh(conn, delivered=delivered, retry_attempts=self.alerts.retry_attempts)
             retry_at = _monotonic(webhooks.next_due(conn, self.alerts))
 
     def _evaluate(
@@ -137,14 +144,18 @@ class Engine:
     ) -> Pass | None:
         """One pass (full when ``changed`` is None); None when it failed and is to be retried."""
         tz = self.settings.timezone
+        kind = "full" if changed is None else "partial"
         try:
             done = evaluate(conn, self.alerts, now=datetime.now(tz), tz=tz, changed=changed, due=due)
         except psycopg.OperationalError:
+            self.metrics.failed(kind)
             raise
         except psycopg.Error as exc:  # e.g. a target deleted during the pass: the next one will do
             log.warning("evaluation failed (%s)", str(exc).strip())
+            self.metrics.failed(kind)
             return None
         self.passes += 1
+        self.metrics.evaluated(kind, readings=done.readings, seconds=done.elapsed_s, at=time.time())
         for change in done.changes:
             _log(change)
         kind = "full" if changed is None else f"{len(changed)} changed units, {len(due)} due"

@@ -27,6 +27,7 @@ from dashboard import compress, guard, health, oidc, scenes, signin
 from dashboard.data import Data
 from dashboard.i18n import Lang
 from dashboard.maps import Maps
+from dashboard.metrics import DashboardMetrics
 from ioc.settings import Settings
 from layouts import common
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings) -> dash.Dash:
     maps = Maps(data)
     maps.register(server)
     compress.init_app(server)
+    DashboardMetrics(settings.auth.metrics_token).register(server)  # /metrics; counts every request
     wall = wall_callbacks.Wall(
         data=data,
         maps=maps,

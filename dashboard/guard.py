@@ -54,7 +54,13 @@ CSRF_HEADER = "X-CSRFToken"
 CSRF_FIELD = "csrf"
 SIGN_IN = "/signin"
 PUBLIC_PATHS = frozenset(
-    {"/healthz", SIGN_IN, "/assets/vendor/bootstrap/bootstrap.min.css", "/assets/ioc.css"}
+    {
+        "/healthz",
+        SIGN_IN,
+        "/assets/vendor/bootstrap/bootstrap.min.css",
+        "/assets/ioc.css",
+        "/metrics",  # for a scraper: dashboard.metrics asks for IOC_METRICS_TOKEN instead
+    }
 )
 PUBLIC_PREFIXES = ("/signin/", "/kiosk/")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -10,7 +10,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from dashboard import guard, scenes
+from dashboard import guard, metrics, scenes
 from dashboard.app import create_app
 from ioc.settings import Settings
 
@@ -33,7 +33,8 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     """Run until SIGTERM or Ctrl-C (gunicorn stops its workers gracefully).
 
     A scenes file the wall cannot use, or a missing IOC_AUTH_SECRET, stops here, with its
-    message, before any worker starts.
+    message, before any worker starts. The workers count their requests into one private folder
+    (``PROMETHEUS_MULTIPROC_DIR``), removed at the end.
     """
     scenes.load(settings.wall_scenes)
     guard.require_secret(settings)
@@ -47,4 +48,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         "errorlog": "-",
         "preload_app": False,  # each worker connects on its own
     }
-    DashboardServer(settings, options).run()
+    folder, made = metrics.multiprocess_dir()  # before the workers fork: /metrics adds theirs up
+    try:
+        DashboardServer(settings, options).run()
+    finally:
+        if made:
+            metrics.remove_dir(folder)

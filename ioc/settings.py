@@ -147,6 +147,12 @@ SETTINGS: tuple[Setting, ...] = (
         " `ioc up` keeps one under the stack folder",
     ),
     Setting(
+        "IOC_METRICS_TOKEN",
+        "",
+        "bearer token a Prometheus scraper sends for the dashboard's /metrics; or IOC_METRICS_TOKEN_FILE;"
+        " empty: /metrics answers 404",
+    ),
+    Setting(
         "IOC_AUTH_COOKIE_SECURE",
         "auto",
         "Secure flag of the cookies: auto (when the request came over HTTPS), 1 (always) or 0",
@@ -206,6 +212,7 @@ class AuthSettings:
     cookie_secure: bool | None = None  # None: when the request came over HTTPS
     proxies: int = 0
     oidc: OidcSettings | None = None
+    metrics_token: str = field(default="", repr=False)  # the dashboard's /metrics; "" : no /metrics
 
 
 @dataclass(frozen=True)
@@ -346,6 +353,7 @@ class Settings:
                 cookie_secure=get("IOC_AUTH_COOKIE_SECURE", _auto_flag),
                 proxies=get("IOC_AUTH_PROXIES", _non_negative),
                 oidc=_oidc(env),
+                metrics_token=_secret(env, "IOC_METRICS_TOKEN"),
             ),
             kafka_security=_kafka_security(env),
         )
