@@ -112,3 +112,14 @@ def test_project_services_run_commands_the_cli_has(compose):
     commands = typer.main.get_command(app).commands
     for name, service in project_services(compose).items():
         assert service["command"][0] in commands, name
+
+
+def test_long_running_services_have_health_checks_and_restart(compose):
+    services = compose["services"]
+    for name in ("kafka", "timescaledb", "redis", "ingest", "alerts", "dashboard"):
+        assert "healthcheck" in services[name], name
+        assert services[name]["restart"] == "unless-stopped", name
+    for name in ("ingest", "alerts"):
+        command = services[name]["command"]
+        port = command[command.index("--metrics-port") + 1]
+        assert f"127.0.0.1:{port}/metrics" in " ".join(services[name]["healthcheck"]["test"]), name
