@@ -59,6 +59,7 @@ PUBLIC_PATHS = frozenset(
         SIGN_IN,
         "/assets/vendor/bootstrap/bootstrap.min.css",
         "/assets/ioc.css",
+        "/_favicon.ico",  # the sign-in page's icon (else the browser asks for /favicon.ico)
         "/metrics",  # for a scraper: dashboard.metrics asks for IOC_METRICS_TOKEN instead
     }
 )

@@ -29,7 +29,7 @@ PAGE = """<!DOCTYPE html>
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ t("signin_title") }} — IOC</title>
 <link rel="stylesheet" href="/assets/vendor/bootstrap/bootstrap.min.css">
-<link rel="stylesheet" href="/assets/ioc.css"></head>
+<link rel="stylesheet" href="/assets/ioc.css"><link rel="icon" href="/_favicon.ico"></head>
 <body class="ioc-signin">
 <main class="container" style="max-width: 26rem; margin-top: 12vh">
 <h1 class="h4 mb-1">{{ t("app_title") }}</h1>
