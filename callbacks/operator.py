@@ -68,7 +68,7 @@ def page(data: Data, maps: Maps, settings: Settings, params: dict[str, str], lan
     access.require_unit(reference, state.unit)
     return operator_layout.layout(
         state,
-        unit_map=maps.of(map_parent(reference, state.unit)),
+        unit_map=maps.seen(map_parent(reference, state.unit)),
         agencies=agencies_for(reference, state.unit),
         procedures=reference.procedures(),
         poll_ms=settings.poll_ms,
@@ -78,12 +78,11 @@ def page(data: Data, maps: Maps, settings: Settings, params: dict[str, str], lan
 
 
 def map_parent(reference: Reference, unit: str) -> str:
-    """The map shows the unit's children, or its siblings when it has none and the principal
-    sees its parent (a user scoped to a commune sees no other commune: their map is empty)."""
+    """The map shows the unit's children, or its siblings when it has none (of which a user
+    scoped to a commune sees their own commune only: ``Maps.seen``)."""
     if unit == COUNTRY or reference.children(unit):
         return unit
-    parent = reference.units[unit].parent_code or COUNTRY
-    return parent if access.sees(reference, parent) else unit
+    return reference.units[unit].parent_code or COUNTRY
 
 
 def agencies_for(reference: Reference, unit: str) -> list[Agency]:
@@ -225,9 +224,14 @@ def _map_parts(
     """The parts, all plain data (the patch too) but for a message: see ``layouts.plain``."""
     state, reference, lang = view.state, view.reference, view.state.lang
     parent = map_parent(reference, state.unit)
-    unit_map = maps.of(parent)
+    unit_map = maps.seen(parent)
     targets = data.targets()
-    children = data.children(parent, view.period, state.filters(), view.now, kpi=state.kpi)
+    every = data.children(parent, view.period, state.filters(), view.now, kpi=state.kpi)
+    children = (
+        every
+        if access.sees(reference, parent)
+        else {code: kpis for code, kpis in every.items() if access.sees(reference, code)}
+    )
     values = {code: kpis[state.kpi].value for code, kpis in children.items() if state.kpi in kpis}
     goal = goal_for(targets, state.kpi, None, unit_map.level)
     patch = figures.map_geometry_patch(unit_map) if parent != shown_parent else dash.Patch()

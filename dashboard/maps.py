@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -47,6 +48,12 @@ class UnitMap:
     samples: bool  # some outlines are generated samples
     etag: str
 
+    def only(self, codes: Collection[str]) -> UnitMap:
+        """This map with only the features of ``codes`` (same parent, same URL)."""
+        collection = orjson.loads(self.body)
+        collection["features"] = [f for f in collection["features"] if str(f["id"]) in codes]
+        return _unit_map(self.parent, self.level, collection)
+
 
 def geojson_url(parent: str) -> str:
     return f"/geo/{parent}.json"
@@ -82,6 +89,20 @@ class Maps:
             self._maps[key] = unit_map
         return unit_map
 
+    def seen(self, parent: str) -> UnitMap:
+        """The map of ``parent``'s children as the principal may see it: whole when ``parent`` is
+        in their scope; else only the children that are (a commune's user sees their commune
+        alone, not its neighbours); ``OutOfScope`` when none is."""
+        reference = self._data.reference()
+        if access.sees(reference, parent):
+            return self.of(parent)
+        reference.check(parent)
+        unit_map = self.of(parent)
+        codes = {code for code in unit_map.codes if access.sees(reference, code)}
+        if not codes:
+            raise access.OutOfScope(access.principal(), parent)
+        return unit_map.only(codes)
+
     def attributions(self) -> list[str]:
         try:
             with self._data.connection() as conn:
@@ -94,8 +115,7 @@ class Maps:
 
         def serve(parent: str) -> flask.Response:
             try:
-                access.require_unit(self._data.reference(), parent)
-                unit_map = self.of(parent)
+                unit_map = self.seen(parent)
             except access.Forbidden:
                 flask.abort(403)
             except UnknownUnit:
@@ -107,6 +127,7 @@ class Maps:
             response = flask.Response(unit_map.body, mimetype="application/geo+json")
             response.set_etag(unit_map.etag)
             response.cache_control.private = True
+            response.vary.add("Cookie")  # what a map holds depends on who asks
             response.cache_control.max_age = 86_400
             return response
 

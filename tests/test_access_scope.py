@@ -192,8 +192,11 @@ def test_a_commune_users_map_and_breadcrumb_stop_at_their_scope(
     assert siblings
     mine = forge(user, app, marker, view_values(units["mine"]), f"{ids.OP_UNIT}.data").get_json()
     answer = mine["response"]
-    assert answer[ids.OP_MAP_PARENT]["data"] == units["mine"]  # no other commune on the map
-    assert answer[ids.OP_ROWS]["data"] == []
+    # Their commune among its siblings' outlines, alone: its own row, no other commune's.
+    assert answer[ids.OP_MAP_PARENT]["data"] == units["district"]
+    assert [row["code"] for row in answer[ids.OP_ROWS]["data"]] == [units["mine"]]
+    own_row = next(r for r in theirs["response"][ids.OP_ROWS]["data"] if r["code"] == units["mine"])
+    assert answer[ids.OP_ROWS]["data"][0] == own_row  # the same figures the admin sees for it
     crumbs = json.dumps(answer[ids.OP_BREADCRUMB], ensure_ascii=False)
     assert "Toàn quốc" not in crumbs
     assert crumbs.count(ids.OP_CRUMB) == 1  # the current unit alone: nothing to drill up to
@@ -221,11 +224,14 @@ def test_hand_typed_urls_outside_the_scope_say_not_allowed(
     assert NOT_ALLOWED not in routed(user, "/", f"?unit={units['mine']}")
     assert NOT_ALLOWED not in routed(user, "/wall", "")  # their own wall
     # the geometry of a map outside the scope is refused; the one of their own is private
-    for parent in (units["district"], HANOI, HCMC, "VN"):
+    for parent in (HANOI, HCMC, "VN"):
         assert user.get(f"/geo/{parent}.json").status_code == 403, parent
         assert app.server.test_client().get(f"/geo/{parent}.json").status_code == 200, parent
-    own = user.get(f"/geo/{units['mine']}.json")
+    # their district's map holds their commune's outline alone; the admin's, every commune's
+    own = user.get(f"/geo/{units['district']}.json")
     assert own.status_code == 200
+    assert [f["id"] for f in own.get_json()["features"]] == [units["mine"]]
+    assert len(app.server.test_client().get(f"/geo/{units['district']}.json").get_json()["features"]) > 1
     assert "private" in own.headers["Cache-Control"]
     assert "public" not in own.headers["Cache-Control"]
 
