@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 
 from bench.signed_in import sign_in
+from ioc import system
 from ioc.settings import Settings
 from tests.net import free_port
 from tests.test_ingest import count, wait_for
@@ -76,3 +77,13 @@ def test_up_runs_everything_and_stops_cleanly(settings: Settings, timescale_url:
         row = conn.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone()
     assert row is not None
     assert row[0] == row[1] >= stored
+
+
+def test_without_the_simulator_only_ingest_alerts_and_the_dashboard_run():
+    real = system.parts(simulate=False, history_days=90, rate=0.1, host="0.0.0.0", port=8050, workers=3)
+    assert [part.name for part in real] == ["ingest", "alerts", "dashboard"]
+    assert real[-1].args == ("serve", "--host", "0.0.0.0", "--port", "8050", "--workers", "3")
+    demo = system.parts(
+        simulate=True, history_days=0, rate=0.1, host="h", port=1, workers=1, scenario="backlog", seed=4
+    )
+    assert demo[0].args == ("simulate", "--rate", "0.1", "--scenario", "backlog", "--seed", "4")
