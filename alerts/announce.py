@@ -19,48 +19,31 @@ import redis
 
 from ingest.notify import CHANNEL as CHANGES
 from ingest.notify import ChangeNotifier
+from ioc.redis_backoff import Backoff
 
 ALERTS = "ioc:alerts"
-RETRY_AFTER_S = 5.0
-WARN_EVERY_S = 60.0
 
 log = logging.getLogger("ioc.alerts")
 
 
-class _BestEffort:
-    def __init__(self) -> None:
-        self._down_until = 0.0
-        self._warned_at = 0.0
-
-    def _up(self) -> bool:
-        return time.monotonic() >= self._down_until
-
-    def _down(self, what: str, exc: Exception) -> None:
-        now = time.monotonic()
-        self._down_until = now + RETRY_AFTER_S
-        if now - self._warned_at >= WARN_EVERY_S:
-            self._warned_at = now
-            log.warning("Redis unreachable, %s (the engine goes on): %s", what, exc)
-
-
-class Announcer(_BestEffort):
+class Announcer:
     """Publishes alerts to open dashboards."""
 
     def __init__(self, url: str) -> None:
-        super().__init__()
+        self._redis = Backoff(log, "alerts not announced (the engine goes on)")
         self._client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._changes = ChangeNotifier(url)
 
     def publish(self, notices: Iterable[dict[str, Any]]) -> bool:
         """Each notice on ``ioc:alerts``, then one data version bump for their units."""
         chosen = list(notices)
-        if not chosen or not self._up():
+        if not chosen or not self._redis.up():
             return False
         try:
             for notice in chosen:
                 self._client.publish(ALERTS, json.dumps(notice, ensure_ascii=False))
         except redis.RedisError as exc:
-            self._down("alerts not announced", exc)
+            self._redis.failed(exc)
             return False
         return self._changes.publish({n["unit_code"] for n in chosen})
 
@@ -69,11 +52,11 @@ class Announcer(_BestEffort):
         self._changes.close()
 
 
-class Changes(_BestEffort):
+class Changes:
     """Ingest's change announcements; ``wait`` returns early when one arrives."""
 
     def __init__(self, url: str) -> None:
-        super().__init__()
+        self._redis = Backoff(log, "changes not heard (the engine goes on)")
         self._client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=0.5)
         self._pubsub: Any = None
 
@@ -81,13 +64,13 @@ class Changes(_BestEffort):
         """Wait up to ``timeout_s`` (at most a second a call) for a change: the changed units
         it names (empty when it names none), or None when nothing came."""
         timeout_s = max(0.0, min(timeout_s, 1.0))
-        if self._pubsub is None and self._up():
+        if self._pubsub is None and self._redis.up():
             try:
                 pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
                 pubsub.subscribe(CHANGES)
                 self._pubsub = pubsub
             except redis.RedisError as exc:
-                self._down("changes not heard", exc)
+                self._redis.failed(exc)
         if self._pubsub is None:
             time.sleep(timeout_s)
             return None
@@ -95,7 +78,7 @@ class Changes(_BestEffort):
             message = self._pubsub.get_message(timeout=timeout_s)
         except (redis.RedisError, OSError) as exc:
             self._close_pubsub()
-            self._down("changes not heard", exc)
+            self._redis.failed(exc)
             return None
         if message is None or message.get("type") != "message":
             return None

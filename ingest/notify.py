@@ -16,19 +16,18 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 import redis
 
+from ioc.redis_backoff import Backoff
+
 CHANNEL = "ioc:changes"
 VERSION_KEY = "ioc:data-version"
 LATE_DAYS_KEY = "ioc:history:late-days"  # local day → batches whose earliest event was that day
 ROLLUP_DAYS_KEY = "ioc:history:rollup-days"  # local day → batches that changed its rollup rows
-RETRY_AFTER_S = 5.0
-WARN_EVERY_S = 60.0
 
 log = logging.getLogger("ioc.ingest")
 
@@ -64,15 +63,13 @@ class ChangeNotifier:
         self._client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._late_key = history_prefix + LATE_DAYS_KEY  # a prefix keeps a test's counters its own
         self._rollup_key = history_prefix + ROLLUP_DAYS_KEY
-        self._down_until = 0.0
-        self._warned_at = 0.0
+        self._redis = Backoff(log, "changes not announced (ingest goes on)")
         self._unannounced = PastChanges()  # past changes of batches Redis did not take
 
     def publish(self, units: Iterable[str], past: PastChanges = PastChanges()) -> bool:
         """Announce the changed units (and days before today); returns whether Redis took it."""
         past = self._unannounced | past
-        now = time.monotonic()
-        if now < self._down_until:
+        if not self._redis.up():
             self._unannounced = past
             return False
         try:
@@ -86,10 +83,7 @@ class ChangeNotifier:
             self._client.publish(CHANNEL, json.dumps({"version": version, "units": sorted(units)}))
         except redis.RedisError as exc:
             self._unannounced = past
-            self._down_until = now + RETRY_AFTER_S
-            if now - self._warned_at >= WARN_EVERY_S:
-                self._warned_at = now
-                log.warning("Redis unreachable, changes not announced (ingest goes on): %s", exc)
+            self._redis.failed(exc)
             return False
         self._unannounced = PastChanges()
         return True

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
@@ -21,12 +20,12 @@ import orjson
 import redis
 
 from ingest.notify import VERSION_KEY
+from ioc.redis_backoff import Backoff, as_bytes
 from kpi.model import KpiValue
 
 log = logging.getLogger("ioc.kpi")
 
 Answer = dict[str, dict[str, KpiValue]]  # scope (unit, agency, procedure…) → KPI key → value
-RETRY_AFTER_S = 5.0
 
 
 class KpiCache:
@@ -37,26 +36,26 @@ class KpiCache:
         self._ttl_ms = int(ttl_s * 1000)
         self._prefix = prefix
         self._version_key = version_key
-        self._down_until = 0.0
+        self._redis = Backoff(log, "KPIs come from PostgreSQL for now")
 
     def answer(self, question: Mapping[str, Any], compute: Callable[[], Answer]) -> Answer:
         """The cached answer to ``question`` (JSON-able), else ``compute()``'s, then cached."""
-        if time.monotonic() < self._down_until:
+        if not self._redis.up():
             return compute()
         try:
-            version = _bytes(self._client.get(self._version_key) or b"0")
+            version = as_bytes(self._client.get(self._version_key) or b"0")
             key = self._key(question, version)
             cached = self._client.get(key)
             if cached is not None:
-                return decode(_bytes(cached))
+                return decode(as_bytes(cached))
         except redis.RedisError as exc:
-            self._went_down(exc)
+            self._redis.failed(exc)
             return compute()
         result = compute()
         try:
             self._client.set(key, encode(result), px=self._ttl_ms)
         except redis.RedisError as exc:
-            self._went_down(exc)
+            self._redis.failed(exc)
         return result
 
     def close(self) -> None:
@@ -65,10 +64,6 @@ class KpiCache:
     def _key(self, question: Mapping[str, Any], version: bytes) -> str:
         text = orjson.dumps(question, option=orjson.OPT_SORT_KEYS, default=str)
         return f"{self._prefix}{version.decode()}:{hashlib.sha256(text).hexdigest()[:32]}"
-
-    def _went_down(self, exc: Exception) -> None:
-        self._down_until = time.monotonic() + RETRY_AFTER_S
-        log.warning("Redis unreachable, KPIs come from PostgreSQL for now: %s", exc)
 
 
 def encode(answer: Answer) -> bytes:
@@ -86,10 +81,6 @@ def decode(data: bytes) -> Answer:
         scope: {k: KpiValue(k, n, d, _value_in(value)) for k, (n, d, value) in kpis.items()}
         for scope, kpis in orjson.loads(data).items()
     }
-
-
-def _bytes(reply: bytes | str) -> bytes:
-    return reply if isinstance(reply, bytes) else reply.encode()
 
 
 def _value_out(value: Fraction | int | None) -> object:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -29,6 +28,7 @@ import orjson
 import redis
 
 from ingest.notify import LATE_DAYS_KEY, ROLLUP_DAYS_KEY
+from ioc.redis_backoff import Backoff, as_bytes
 from kpi.cache import decode, encode
 from kpi.model import KpiValue, Period
 from kpi.queries import AT_NOW
@@ -37,7 +37,6 @@ log = logging.getLogger("ioc.kpi")
 
 Kpis = dict[str, KpiValue]
 Compute = Callable[[Sequence[Period]], list[Kpis]]
-RETRY_AFTER_S = 5.0
 
 
 class PastBuckets:
@@ -48,7 +47,7 @@ class PastBuckets:
         self._history_keys = (history_prefix + LATE_DAYS_KEY, history_prefix + ROLLUP_DAYS_KEY)
         self._ttl_ms = int(ttl_s * 1000)
         self._prefix = prefix
-        self._down_until = 0.0
+        self._redis = Backoff(log, "past buckets come from PostgreSQL for now")
         self.computed = 0  # buckets computed by this instance, for tests and benchmarks
 
     def series(
@@ -73,7 +72,7 @@ class PastBuckets:
 
     def _keys(self, question: Mapping[str, Any], chosen: Sequence[Period], today: date) -> list[str | None]:
         """A key per bucket that ended before today, with the stamp of what it reads; None for the others."""
-        if all(bucket.end > today for bucket in chosen) or not self._up():
+        if all(bucket.end > today for bucket in chosen) or not self._redis.up():
             return [None] * len(chosen)
         try:
             with self._client.pipeline(transaction=False) as pipe:
@@ -81,7 +80,7 @@ class PastBuckets:
                     pipe.hgetall(key)
                 late, rollup = (_by_day(reply) for reply in pipe.execute())
         except redis.RedisError as exc:
-            self._went_down(exc)
+            self._redis.failed(exc)
             return [None] * len(chosen)
         asked = orjson.dumps(question, option=orjson.OPT_SORT_KEYS, default=str)
         keys: list[str | None] = []
@@ -104,13 +103,13 @@ class PastBuckets:
         try:
             replies = iter(self._client.mget(wanted))
         except redis.RedisError as exc:
-            self._went_down(exc)
+            self._redis.failed(exc)
             return [None] * len(keys)
         read = [next(replies) if k is not None else None for k in keys]
-        return [decode(_bytes(r))[""] if r is not None else None for r in read]
+        return [decode(as_bytes(r))[""] if r is not None else None for r in read]
 
     def _write(self, entries: Mapping[str, Kpis]) -> None:
-        if not entries or not self._up():
+        if not entries or not self._redis.up():
             return
         try:
             with self._client.pipeline(transaction=False) as pipe:
@@ -118,14 +117,7 @@ class PastBuckets:
                     pipe.set(key, encode({"": kpis}), px=self._ttl_ms)
                 pipe.execute()
         except redis.RedisError as exc:
-            self._went_down(exc)
-
-    def _up(self) -> bool:
-        return time.monotonic() >= self._down_until
-
-    def _went_down(self, exc: Exception) -> None:
-        self._down_until = time.monotonic() + RETRY_AFTER_S
-        log.warning("Redis unreachable, past buckets come from PostgreSQL for now: %s", exc)
+            self._redis.failed(exc)
 
 
 def _by_day(reply: Mapping[bytes | str, bytes | str]) -> dict[date, int]:
@@ -134,7 +126,3 @@ def _by_day(reply: Mapping[bytes | str, bytes | str]) -> dict[date, int]:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
-
-
-def _bytes(reply: bytes | str) -> bytes:
-    return reply if isinstance(reply, bytes) else reply.encode()
