@@ -115,16 +115,7 @@ def _measure(
 
 
 def _province(full: ReferenceData, code: str) -> ReferenceData:
-    inside, grown = {code}, True
-    while grown:
-        more = {u.code for u in full.units if u.parent_code in inside} - inside
-        grown = bool(more)
-        inside |= more
-    return replace(
-        full,
-        units=tuple(u for u in full.units if u.code in inside),
-        agencies=tuple(a for a in full.agencies if a.unit_code in inside),
-    )
+    return full.within({code})
 
 
 def _load(

@@ -122,7 +122,7 @@ def compute(
     period_end = datetime.combine(end, time(), TZ)
     t = min(period_end, now)
 
-    in_unit = _descendants(unit_code, refdata.units)
+    in_unit = refdata.unit_codes if unit_code == COUNTRY else refdata.subtree({unit_code})
     apps = [
         app
         for app in _applications(events)
@@ -195,7 +195,7 @@ def needing_action(
         msg = f"now should be time-zone aware, got {now!r}"
         raise ValueError(msg)
     catalog = {p.code: p for p in refdata.procedures}
-    in_unit = _descendants(unit_code, refdata.units)
+    in_unit = refdata.unit_codes if unit_code == COUNTRY else refdata.subtree({unit_code})
     found: dict[str, tuple[str, datetime]] = {}
     for app in _applications(events):
         if _code(app, "unit_code") not in in_unit or not _matches(app, filters, catalog):
@@ -462,22 +462,6 @@ def _satisfaction(received: list[list[_Event]], t: datetime) -> KpiValue:
 
 
 # --- Scope ------------------------------------------------------------------------------------
-
-
-def _descendants(code: str, units: Iterable[Unit]) -> set[str]:
-    if code == COUNTRY:
-        return {unit.code for unit in units}
-    children: dict[str, list[str]] = {}
-    for unit in units:
-        if unit.parent_code is not None:
-            children.setdefault(unit.parent_code, []).append(unit.code)
-    found, todo = {code}, [code]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 def _matches(app: list[_Event], filters: Filters, catalog: Mapping[str, Procedure]) -> bool:

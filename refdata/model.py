@@ -6,7 +6,8 @@ never reused); a unit generated for demonstration is flagged ``is_sample``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
 
@@ -68,3 +69,26 @@ class ReferenceData:
         object.__setattr__(self, "unit_codes", frozenset(u.code for u in self.units))
         object.__setattr__(self, "agency_codes", frozenset(a.code for a in self.agencies))
         object.__setattr__(self, "procedure_codes", frozenset(p.code for p in self.procedures))
+
+    def subtree(self, roots: Collection[str]) -> set[str]:
+        """The codes of ``roots`` and every unit below them, by the units' parent links."""
+        children: dict[str, list[str]] = {}
+        for unit in self.units:
+            if unit.parent_code is not None:
+                children.setdefault(unit.parent_code, []).append(unit.code)
+        found, todo = set(roots), list(roots)
+        while todo:
+            for child in children.get(todo.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+        return found
+
+    def within(self, roots: Collection[str]) -> ReferenceData:
+        """These data cut to the subtrees of ``roots``: their units and those units' agencies."""
+        inside = self.subtree(roots)
+        return replace(
+            self,
+            units=tuple(u for u in self.units if u.code in inside),
+            agencies=tuple(a for a in self.agencies if a.unit_code in inside),
+        )

@@ -48,7 +48,7 @@ def busiest(url: str, parents: list[str], leaves: set[str], n: int) -> list[str]
         rows = conn.execute(
             "SELECT unit_code, count(*) FROM applications GROUP BY unit_code ORDER BY 2 DESC, 1"
         ).fetchall()
-    under = fx.subtree(fx.FULL, set(parents))
+    under = fx.FULL.subtree(set(parents))
     return [str(code) for code, _ in rows if code in leaves and code in under][:n]
 
 

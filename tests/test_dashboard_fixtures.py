@@ -59,18 +59,9 @@ def two_level(data: ReferenceData, province: str) -> ReferenceData:
 FULL = two_level(read_dir(default_dir()), HCMC)
 
 
-def subtree(data: ReferenceData, roots: set[str]) -> set[str]:
-    codes, grown = set(roots), True
-    while grown:
-        more = {u.code for u in data.units if u.parent_code in codes}
-        grown = not more <= codes
-        codes |= more
-    return codes
-
-
 def simulated_events(now: datetime = NOW) -> list[Decoded]:
     """A seeded history of the two provinces, decoded by the contract."""
-    inside = subtree(FULL, {HANOI, HCMC})
+    inside = FULL.subtree({HANOI, HCMC})
     world = replace(
         FULL,
         units=tuple(u for u in FULL.units if u.code in inside),
@@ -180,9 +171,9 @@ def test_the_store_has_events_of_two_provinces_only(dash_store: DashStore):
     assert len(EVENTS) > 200
     assert [c for c, parent in units.items() if parent == HCMC], "HCMC's communes hang from the province"
     used = {str(r[0]) for r in rows}
-    assert used <= subtree(FULL, {HANOI, HCMC})
-    assert used & subtree(FULL, {HANOI})
-    assert used & subtree(FULL, {HCMC})
+    assert used <= FULL.subtree({HANOI, HCMC})
+    assert used & FULL.subtree({HANOI})
+    assert used & FULL.subtree({HCMC})
 
 
 def test_two_level_keeps_every_commune():

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,7 +28,6 @@ from kpi.model import Filters, KpiValue, Period
 from kpi.past import PastBuckets
 from refdata import db as refdata_db
 from refdata.files import default_dir, read_dir
-from refdata.model import ReferenceData
 from simulate.faults import Faults
 from simulate.stream import messages, prepare
 from tests.fix_db import Connection
@@ -41,18 +39,7 @@ PROVINCE = "01"
 FULL = read_dir(default_dir())
 
 
-def province(data: ReferenceData, code: str) -> ReferenceData:
-    inside = {code}
-    while more := {u.code for u in data.units if u.parent_code in inside} - inside:
-        inside |= more
-    return replace(
-        data,
-        units=tuple(u for u in data.units if u.code in inside),
-        agencies=tuple(a for a in data.agencies if a.unit_code in inside),
-    )
-
-
-WORLD = province(FULL, PROVINCE)
+WORLD = FULL.within({PROVINCE})
 DISTRICT = next(u.code for u in WORLD.units if u.parent_code == PROVINCE)
 CATALOG = queries.Catalog.of(FULL)
 # (unit, filters, period, grain): the trend of the last two weeks by day, of the month by week

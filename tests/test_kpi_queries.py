@@ -37,7 +37,7 @@ from kpi.model import COUNTRY, Filters, Period
 from kpi.reference import compute, needing_action
 from refdata import db as refdata_db
 from refdata.files import default_dir, read_dir
-from refdata.model import Holiday, ReferenceData
+from refdata.model import Holiday
 from simulate.faults import Faults
 from simulate.stream import messages, prepare
 from store import rollups
@@ -49,21 +49,8 @@ FULL = read_dir(default_dir())
 PROVINCE = "01"
 
 
-def subtree(data: ReferenceData, root: str) -> set[str]:
-    codes, grown = {root}, True
-    while grown:
-        more = {u.code for u in data.units if u.parent_code in codes}
-        grown = not more <= codes
-        codes |= more
-    return codes
-
-
-IN_PROVINCE = subtree(FULL, PROVINCE)
-ONE_PROVINCE = replace(
-    FULL,
-    units=tuple(u for u in FULL.units if u.code in IN_PROVINCE),
-    agencies=tuple(a for a in FULL.agencies if a.unit_code in IN_PROVINCE),
-)
+IN_PROVINCE = FULL.subtree({PROVINCE})
+ONE_PROVINCE = FULL.within({PROVINCE})
 
 
 def simulated() -> tuple[list[bytes], list[dict[str, Any]]]:
@@ -218,7 +205,7 @@ def test_the_history_exercises_every_rule() -> None:
 EVENTS_BY_APP: dict[str, list[dict[str, Any]]] = defaultdict(list)
 for _event in EVENTS:
     EVENTS_BY_APP[_event["application_id"]].append(_event)
-SUBTREES = {code: subtree(FULL, code) for code in UNITS} | {COUNTRY: {u.code for u in FULL.units}}
+SUBTREES = {code: FULL.subtree({code}) for code in UNITS} | {COUNTRY: {u.code for u in FULL.units}}
 
 
 def candidates(unit: str, chosen: Filters) -> list[dict[str, Any]]:
