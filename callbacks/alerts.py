@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc  # type: ignore[import-untyped]
+import flask
 from dash import ALL, Input, Output, State, ctx, html, no_update
 
 from alerts.episodes import NAME_MAX, BadName, checked_name
@@ -62,6 +63,7 @@ def page(data: Data, settings: Settings, params: dict[str, str], lang: Lang) -> 
         poll_ms=settings.poll_ms,
         version=seen(data),
         switch=f"/alerts?{query}" if query else "/alerts",
+        signer=user.display_name if (user := flask.g.get("user")) is not None else None,
     )
 
 

@@ -40,10 +40,19 @@ COLUMNS = (
 
 
 def layout(
-    *, unit: str, unit_name: str, show: str, lang: Lang, poll_ms: int, version: dict[str, Any], switch: str
+    *,
+    unit: str,
+    unit_name: str,
+    show: str,
+    lang: Lang,
+    poll_ms: int,
+    version: dict[str, Any],
+    switch: str,
+    signer: str | None = None,
 ) -> html.Div:
     """The page for ``unit``'s subtree; ``version``: what the list is first computed at (the
-    first poll then leaves it alone); ``switch``: the other language's query string."""
+    first poll then leaves it alone); ``switch``: the other language's query string; ``signer``:
+    the signed-in person's name, the acknowledging name until they type another."""
     title = i18n.t("alerts_title", lang) if unit == "VN" else i18n.t("alerts_in", lang, unit=unit_name)
     return html.Div(
         [
@@ -75,6 +84,7 @@ def layout(
                                 type="text",
                                 maxLength=NAME_MAX,
                                 placeholder=i18n.t("ack_name_placeholder", lang),
+                                value=signer,
                                 persistence=True,  # kept in the browser for the next acknowledgement
                                 persistence_type="local",
                             ),

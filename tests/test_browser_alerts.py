@@ -19,7 +19,7 @@ from selenium.webdriver.common.keys import Keys
 import store
 from alerts import store as targets_store
 from ingest.notify import ChangeNotifier
-from tests.fix_browser import LiveSystem, Page
+from tests.fix_browser import BROWSER_ADMIN, LiveSystem, Page
 from tests.test_dashboard_fixtures import insert_alert
 
 UNIT, UNIT_NAME = "90001", "Xã mẫu 1.1 (Hà Nội)"  # a commune of the default reference data
@@ -67,10 +67,14 @@ def test_alerts_are_listed_acknowledged_and_arrive_live(
     assert "1 giờ 5 phút" in text or "1 giờ 6 phút" in text
     assert page.text("#al-count") == "1 cảnh báo đang hoạt động"
     page.driver.execute_script("window.iocNotReloaded = true")
-    # acknowledging without a name says so next to the field; with one, who and when show
+    # the name starts as the signed-in person's; emptied, acknowledging says so next to the
+    # field; with a name typed, who and when show
+    name = page.element("#al-name")
+    assert name.get_attribute("value") == BROWSER_ADMIN
+    name.send_keys(Keys.CONTROL, "a")
+    name.send_keys(Keys.DELETE)
     page.element(f"#al-row-{first} button").click()
     assert page.wait_text("#al-name-error", bool) == "Nhập họ tên người xác nhận."
-    name = page.element("#al-name")
     name.send_keys("  Nguyễn Thị Hoa ")
     page.element(f"#al-row-{first} button").click()
     acked = page.wait_text(f"#al-row-{first}", lambda t: "Nguyễn Thị Hoa" in t)
