@@ -25,7 +25,7 @@ from dashboard.i18n import Lang
 from dashboard.reference import Reference
 from dashboard.scenes import Scene
 from layouts import ids
-from layouts.common import lang_switch
+from layouts.common import lang_switch, nav
 
 LIGHT: Any = {"data-bs-theme": "light"}
 Options = list[dict[str, str]]
@@ -57,18 +57,7 @@ def frame(page_id: str, title_key: str, path: str, lang: Lang, body: list[Any]) 
 
 def admin_nav(lang: Lang, current: str) -> html.Nav:
     """Links between the admin pages and back to the operator view (the current page plain)."""
-    query = "?lang=en" if lang == "en" else ""
-    links: list[html.Span | html.A] = [
-        html.A(i18n.t("nav_operator", lang), href=f"/{query}", className="nav-link-inline")
-    ]
-    for key, path in PAGES:
-        text = i18n.t(key, lang)
-        links.append(
-            html.Span(text, className="nav-current")
-            if path == current
-            else html.A(text, href=f"{path}{query}", className="nav-link-inline")
-        )
-    return html.Nav(links, id=ids.ADMIN_NAV, className="ioc-nav")
+    return nav(lang, current, (("nav_operator", "/"), *PAGES), ids.ADMIN_NAV)
 
 
 def field(label: str, control: Any, control_id: str) -> html.Div:

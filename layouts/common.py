@@ -111,15 +111,17 @@ def lang_switch(lang: Lang, href: str) -> html.A:
 PAGES = (("nav_operator", "/"), ("nav_alerts", "/alerts"), ("nav_targets", "/targets"), ("nav_wall", "/wall"))
 
 
-def nav(lang: Lang, current: str) -> html.Nav:
-    """Links to the other pages, in the page's language (the current one is plain text)."""
+def nav(
+    lang: Lang, current: str, pages: Sequence[tuple[str, str]] = PAGES, nav_id: str = ids.NAV
+) -> html.Nav:
+    """Links to ``pages`` (text key, path), in the page's language (the current one plain text)."""
     query = "?lang=en" if lang == "en" else ""
     links: list[html.Span | html.A] = []
-    for key, path in PAGES:
+    for key, path in pages:
         text = i18n.t(key, lang)
         links.append(
             html.Span(text, className="nav-current")
             if path == current
             else html.A(text, href=f"{path}{query}", className="nav-link-inline")
         )
-    return html.Nav(links, id=ids.NAV, className="ioc-nav")
+    return html.Nav(links, id=nav_id, className="ioc-nav")

@@ -28,7 +28,7 @@ from layouts import ids
 from layouts.wall import COUNTER_KPIS, TILE_KPIS
 from tests import test_dashboard_fixtures as fx
 from tests.fix_auth import CSRF, acting_as, session_of, signed_in
-from tests.test_dashboard_fixtures import HANOI, HCMC, NOW, DashStore, clear_alerts, insert_alert
+from tests.test_dashboard_fixtures import HANOI, HCMC, NOW, DashStore, clear_alerts, insert_alert, routed
 
 dash_store = fx.dash_store  # fixtures shared by the dashboard tests
 make_app = fx.make_app
@@ -135,19 +135,6 @@ def parts(client: FlaskClient, app: Any, unit: str) -> dict[str, str]:
         assert response.status_code == 200, (name, response.status_code)
         found[name] = response.get_data(as_text=True)
     return found
-
-
-def routed(client: FlaskClient, path: str, search: str) -> str:
-    body = {
-        "output": "..page.children...footer.children..",
-        "outputs": [{"id": "page", "property": "children"}, {"id": "footer", "property": "children"}],
-        "inputs": [{"id": "url", "property": "pathname", "value": path}],
-        "state": [{"id": "url", "property": "search", "value": search}],
-        "changedPropIds": ["url.pathname"],
-    }
-    response = client.post("/_dash-update-component", json=body)
-    assert response.status_code == 200
-    return json.dumps(response.get_json(), ensure_ascii=False)
 
 
 def audit_entries(url: str, action: str) -> list[audit.Entry]:

@@ -26,7 +26,7 @@ from layouts import ids
 from layouts.wall import COUNTER_KPIS, TILE_KPIS
 from tests import test_dashboard_fixtures as fx
 from tests.fix_auth import ADMIN, FAST, PASSWORD, acting_as, anonymous, ensure_user, session_of, signed_in
-from tests.test_dashboard_fixtures import HANOI, HCMC, DashStore, layout_json
+from tests.test_dashboard_fixtures import HANOI, HCMC, DashStore, layout_json, routed
 
 dash_store = fx.dash_store
 make_app = fx.make_app
@@ -164,20 +164,6 @@ def audit_list(
         "changedPropIds": [changed(ids.AU_ACTOR, "value")],
     }
     return post(client, app, f"{ids.AU_LIST}.children", body)
-
-
-def routed(client: FlaskClient, path: str, search: str = "") -> str:
-    """The page and footer the router answers for a URL, as the JSON the browser receives."""
-    body = {
-        "output": "..page.children...footer.children..",
-        "outputs": [{"id": "page", "property": "children"}, {"id": "footer", "property": "children"}],
-        "inputs": [{"id": "url", "property": "pathname", "value": path}],
-        "state": [{"id": "url", "property": "search", "value": search}],
-        "changedPropIds": ["url.pathname"],
-    }
-    answer = client.post("/_dash-update-component", json=body)
-    assert answer.status_code == 200, (path, answer.status_code)
-    return json.dumps(answer.get_json(), ensure_ascii=False)
 
 
 def wall_refresh(client: FlaskClient, app: Any) -> int:

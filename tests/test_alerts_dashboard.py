@@ -37,6 +37,7 @@ from tests.test_dashboard_fixtures import (
     clear_alerts,
     insert_alert,
     layout_json,
+    routed,
 )
 
 dash_store = fx.dash_store  # fixtures shared by the dashboard tests
@@ -442,7 +443,6 @@ def test_the_wall_lists_firing_alerts_of_its_home_unit(data: Data, dash_store: D
 def test_pages_through_the_router_and_when_the_database_is_down(
     dash_store: DashStore, make_app: Any, settings: Any
 ):
-    from tests.test_dashboard_operator import routed  # noqa: PLC0415
 
     app = make_app(dash_store.settings)
     alerts_page = routed(app, "/alerts", "")

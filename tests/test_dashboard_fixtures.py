@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 from dash import Dash
+from flask.testing import FlaskClient
 from psycopg import sql
 
 import store
@@ -153,6 +154,22 @@ def make_app() -> Iterator[Callable[[Settings], Dash]]:
         yield make
     for app in made:
         app._ioc_data.close()  # type: ignore[attr-defined]
+
+
+def routed(asker: Dash | FlaskClient, path: str, search: str = "") -> str:
+    """The page and footer the router answers for a URL (asked by ``asker``, a client or an app's
+    signed-in client), as the JSON the browser receives."""
+    client = asker.server.test_client() if isinstance(asker, Dash) else asker
+    body = {
+        "output": "..page.children...footer.children..",
+        "outputs": [{"id": "page", "property": "children"}, {"id": "footer", "property": "children"}],
+        "inputs": [{"id": "url", "property": "pathname", "value": path}],
+        "state": [{"id": "url", "property": "search", "value": search}],
+        "changedPropIds": ["url.pathname"],
+    }
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, (path, response.status_code)
+    return json.dumps(response.get_json(), ensure_ascii=False)
 
 
 def layout_json(component: Any) -> str:

@@ -30,7 +30,7 @@ from layouts import table
 from refdata import db as refdata_db
 from tests import test_dashboard_fixtures as fx
 from tests.net import free_port
-from tests.test_dashboard_fixtures import HANOI, HCMC, TZ, DashStore, layout_json
+from tests.test_dashboard_fixtures import HANOI, HCMC, TZ, DashStore, layout_json, routed
 
 dash_store = fx.dash_store  # fixtures shared by the dashboard tests
 make_app = fx.make_app
@@ -49,19 +49,6 @@ def render(view: Any, state: ViewState, shown_parent: str | None = None, search:
     out = op.map_update(data, maps, state, shown_parent, search)
     assert set(out) == set(op.MAP_PARTS)
     return out
-
-
-def routed(app: Any, path: str, search: str) -> str:
-    """The page and footer the router answers for a URL, as the JSON the browser receives."""
-    body = {
-        "output": "..page.children...footer.children..",
-        "outputs": [{"id": "page", "property": "children"}, {"id": "footer", "property": "children"}],
-        "inputs": [{"id": "url", "property": "pathname", "value": path}],
-        "state": [{"id": "url", "property": "search", "value": search}],
-        "changedPropIds": ["url.pathname"],
-    }
-    answer = app.server.test_client().post("/_dash-update-component", json=body).get_json()
-    return json.dumps(answer, ensure_ascii=False)
 
 
 def children_direct(url: str, unit: str, name: periods.Named = "month", filters: Filters = Filters()) -> Any:
