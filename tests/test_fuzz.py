@@ -22,6 +22,7 @@ from dashboard.view_state import PERIOD_NAMES, SORTABLE, ViewState
 from ingest.contract import EVENT_TYPES, Decoded, Rejection, decode
 from kpi import registry
 from kpi.queries import CHANNELS
+from tests.events import event_json
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -30,27 +31,7 @@ AGENCIES = frozenset({"G01"})
 PROCEDURES = frozenset({"1.001"})
 KPI_KEYS = sorted(k.key for k in registry.all_kpis())
 
-COMMON = {
-    "schema_version": 1,
-    "event_id": "ev-1",
-    "occurred_at": "2025-05-31T09:30:00+07:00",
-    "application_id": "app-1",
-    "procedure_code": "1.001",
-    "agency_code": "G01",
-    "unit_code": "01",
-}
-EXTRA: dict[str, dict[str, Any]] = {
-    "submitted": {"channel": "online", "online_level": "full", "vneid_authenticated": True},
-    "received": {"due_at": "2025-06-10T17:00:00+07:00"},
-    "supplement_requested": {},
-    "supplement_received": {},
-    "resolved": {"result": "approved", "e_result": True},
-    "withdrawn": {},
-    "result_returned": {"channel": "postal"},
-    "paid": {"amount_vnd": 50_000, "online": True},
-    "digitized": {"target": "result"},
-    "rated": {"score": 4},
-}
+OCCURRED = datetime(2025, 5, 31, 2, 30, tzinfo=UTC)  # 09:30 in Vietnam, the day before NOW
 
 
 def _decode(value: bytes | None) -> Decoded | Rejection:
@@ -93,7 +74,7 @@ def _strings_with_nul(value: Any) -> bool:
 
 
 def _valid(event_type: str) -> dict[str, Any]:
-    return {**COMMON, "event_type": event_type, **EXTRA[event_type]}
+    return event_json(event_type, "app-1", OCCURRED, event_id="ev-1", unit="01", agency_code="G01")
 
 
 # --- JSON values of every kind, including the awkward ones ----------------------------------
@@ -210,12 +191,7 @@ def test_extreme_timestamps_never_raise(event_type: str, field: str, at: str, of
 @given(st.sampled_from(EVENT_TYPES), st.dictionaries(st.text(max_size=12), _json_values, max_size=3))
 def test_valid_events_still_decode_with_unknown_fields_kept(event_type: str, extras: dict[str, Any]) -> None:
     extras = {
-        k: v
-        for k, v in extras.items()
-        if k not in COMMON
-        and k != "event_type"
-        and k not in EXTRA[event_type]
-        and not _strings_with_nul({k: v})
+        k: v for k, v in extras.items() if k not in _valid(event_type) and not _strings_with_nul({k: v})
     }
     event = {**_valid(event_type), **extras}
     outcome = _rejected_or_decoded(json.dumps(event).encode())
