@@ -12,10 +12,10 @@ import re
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
-SIGN_IN = "/signin"
-SESSION_COOKIE = "ioc_session"
-CSRF_COOKIE = "_csrf_token"
-_CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+from dashboard.guard import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, SIGN_IN
+from dashboard.guard import CSRF_FIELD as CSRF_FORM_FIELD
+
+CSRF_FIELD = re.compile(rf'name="{CSRF_FORM_FIELD}" value="([^"]+)"')  # the form's hidden field
 
 
 class SignInFailed(RuntimeError):
@@ -30,11 +30,11 @@ def sign_in(host: str, port: int, username: str, password: str, *, timeout: floa
         form = conn.getresponse()
         page = form.read().decode()
         cookies = _cookies(form)
-        field = _CSRF_FIELD.search(page)
+        field = CSRF_FIELD.search(page)
         if form.status != 200 or field is None:
             msg = f"GET {SIGN_IN} answered {form.status} without a sign-in form"
             raise SignInFailed(msg)
-        body = urlencode({"username": username, "password": password, "csrf": field[1], "next": "/"})
+        body = urlencode({"username": username, "password": password, CSRF_FORM_FIELD: field[1], "next": "/"})
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": _header(cookies)}
         conn.request("POST", SIGN_IN, body=body, headers=headers)
         answer = conn.getresponse()
@@ -45,7 +45,7 @@ def sign_in(host: str, port: int, username: str, password: str, *, timeout: floa
     if answer.status != 302 or SESSION_COOKIE not in cookies or CSRF_COOKIE not in cookies:
         msg = f"signing in {username!r} answered {answer.status}"
         raise SignInFailed(msg)
-    return {"Cookie": _header(cookies), "X-CSRFToken": cookies[CSRF_COOKIE]}
+    return {"Cookie": _header(cookies), CSRF_HEADER: cookies[CSRF_COOKIE]}
 
 
 def _cookies(response: http.client.HTTPResponse) -> dict[str, str]:

@@ -50,7 +50,13 @@ def session_of(url: str, principal: Principal) -> dict[str, object]:
     try:
         user = ensure_user(url, principal.name, role=_user_role(principal), scope=principal.scope)
     except psycopg.OperationalError:
-        return {**guard.claims(principal), "uid": 0, "epoch": 0, "iat": _now_s(), guard.CSRF_FIELD: CSRF}
+        return {
+            **guard.claims(principal),
+            "uid": 0,
+            "epoch": 0,
+            "iat": int(time.time()),
+            guard.CSRF_FIELD: CSRF,
+        }
     return {**signin.user_session(user), guard.CSRF_FIELD: CSRF}
 
 
@@ -97,7 +103,3 @@ def acting_as(app: dash.Dash | flask.Flask | None, principal: Principal | None) 
 def _user_role(principal: Principal) -> UserRole:
     assert principal.role != "kiosk", "a kiosk link is made with auth.kiosk.create"
     return principal.role
-
-
-def _now_s() -> int:
-    return int(time.time())

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 
 from auth import users
 from auth.model import Principal
+from bench.signed_in import CSRF_FIELD
 from dashboard import guard
 from ioc.settings import Settings
 from tests import test_dashboard_fixtures as fx
@@ -36,7 +37,6 @@ PAGES = [
     "/_dash-dependencies",
     "/geo/VN.json",
 ]
-CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def form_token(client: FlaskClient, path: str = "/signin") -> str:
