@@ -102,7 +102,7 @@ class Guard:
         require_secret(settings)
         self._settings = settings
         self._data = data
-        self._script_hashes: tuple[str, ...] = ()
+        self._policy = content_policy(())
 
     def init_app(self, server: flask.Flask) -> None:
         auth = self._settings.auth
@@ -122,9 +122,9 @@ class Guard:
         server.after_request(self._after)
 
     def allow_scripts(self, hashes: Sequence[str]) -> None:
-        """The CSP sources (quoted hashes) of the inline scripts Dash writes (``Dash.csp_hashes``), once every
-        callback is registered."""
-        self._script_hashes = tuple(hashes)
+        """Allow the inline scripts Dash writes, by the quoted hashes ``Dash.csp_hashes`` gives once
+        every callback is registered (the policy is made here, once, not per response)."""
+        self._policy = content_policy(hashes)
 
     # -- before every request ------------------------------------------------------------------
 
@@ -199,7 +199,7 @@ class Guard:
                 samesite="Strict",
             )
         headers = response.headers
-        headers["Content-Security-Policy"] = self._policy()
+        headers["Content-Security-Policy"] = self._policy
         headers["X-Frame-Options"] = "DENY"
         headers["Referrer-Policy"] = "same-origin"  # no-referrer would make form posts say Origin: null
         headers["X-Content-Type-Options"] = "nosniff"
@@ -209,23 +209,25 @@ class Guard:
             headers["Cache-Control"] = "no-store"
         return response
 
-    def _policy(self) -> str:
-        scripts = " ".join(["'self'", *self._script_hashes])  # csp_hashes() quotes them
-        return "; ".join(
-            [
-                "default-src 'self'",
-                f"script-src {scripts}",
-                "style-src 'self' 'unsafe-inline'",  # plotly.js and React set inline styles
-                "img-src 'self' data: blob:",
-                "font-src 'self' data:",
-                "connect-src 'self'",
-                "media-src 'self' data: blob:",
-                "object-src 'none'",
-                "base-uri 'self'",
-                "form-action 'self'",
-                "frame-ancestors 'none'",
-            ]
-        )
+
+def content_policy(script_hashes: Sequence[str]) -> str:
+    """The Content-Security-Policy: scripts from this site and the inline ones of these hashes."""
+    scripts = " ".join(["'self'", *script_hashes])  # csp_hashes() quotes them
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src {scripts}",
+            "style-src 'self' 'unsafe-inline'",  # plotly.js and React set inline styles
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "media-src 'self' data: blob:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def _kiosk(conn: Connection, token: str) -> Identity | None:
