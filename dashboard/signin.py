@@ -92,7 +92,7 @@ def blueprint(settings: Settings, data: Data) -> flask.Blueprint:
             return page, 429, {"Retry-After": str(wait)}
         if outcome.outcome == "refused" or outcome.session is None or outcome.user is None:
             return render(lang, message=i18n.t("signin_refused", lang), username=username), 401
-        start_session({**as_cookie(outcome.session), **guard.claims(outcome.user.principal)})
+        start_session(user_session(outcome.user, outcome.session))
         return flask.redirect(safe_next(form.get("next")))
 
     @pages.post("/signout")
@@ -167,9 +167,9 @@ def start_session(values: Mapping[str, object]) -> None:
     guard.new_csrf_token()
 
 
-def user_session(user: users.User) -> dict[str, object]:
-    """The session values of ``user`` signed in now."""
-    return {**as_cookie(sessions.start(user)), **guard.claims(user.principal)}
+def user_session(user: users.User, session: sessions.Session | None = None) -> dict[str, object]:
+    """The cookie's values of ``user``'s ``session`` (default: one starting now)."""
+    return {**as_cookie(session or sessions.start(user)), **guard.claims(user.principal)}
 
 
 def lang_of_request() -> Lang:
