@@ -22,7 +22,9 @@ from tests.test_serve import get
 
 
 def start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "ioc", "up", "--history-days", "0.2", "--rate", "0.3"]
+    # A whole day of history at a low rate: some hundreds of events even for a night of Tết, where
+    # a few hours before a night could hold fewer than ten.
+    argv = [sys.executable, "-m", "ioc", "up", "--history-days", "1", "--rate", "0.1"]
     with log.open("w") as err:
         return subprocess.Popen(
             [*argv, "--port", str(port), "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=err
@@ -44,7 +46,6 @@ def test_up_runs_everything_and_stops_cleanly(settings: Settings, timescale_url:
     system = start(env, port, log)
     try:
         wait_for(lambda: "dashboard started" in log.read_text(), 120, "the system to start")
-        # A few hours of history: on a weekend afternoon that is only some hundreds of events.
         wait_for(lambda: "history sent" in log.read_text(), 180, "the backfill to be sent")
         wait_for(lambda: count(timescale_url, "events") > 100, 180, "the backfill to be ingested")
         wait_for(lambda: healthy(f"http://127.0.0.1:{port}"), 60, "the dashboard to report fresh data")
@@ -60,7 +61,7 @@ def test_up_runs_everything_and_stops_cleanly(settings: Settings, timescale_url:
     for part in ("simulate", "ingest", "dashboard"):
         assert f"{part} stopped" in text
     assert f"dashboard: http://127.0.0.1:{port}/" in text
-    assert "--history-days 0.2" in text
+    assert "--history-days 1 " in text
 
     stored = count(timescale_url, "events")
     again = start(env, port, tmp_path / "again.log")
