@@ -27,7 +27,7 @@ from alerts.cli import EXAMPLE as EXAMPLE_TARGETS
 from alerts.cli import save_file as save_targets
 from alerts.cli import targets_app
 from alerts.commands import alerts_app
-from auth import throttle, users
+from auth import audit, throttle, users
 from auth.cli import audit_command, kiosk_app, users_app
 from auth.passwords import Hasher
 from bench.cli import bench_app
@@ -314,13 +314,14 @@ def _demo_admin(conn: psycopg.Connection[tuple[object, ...]], root: Path) -> str
     path = root / f"demo-admin-password.{database}"  # one per database: tests make their own
     if not users.listing(conn):
         password = secrets.token_urlsafe(12)
-        users.add(
+        users.add_recorded(
             conn,
             DEMO_ADMIN,
             display_name="Quản trị (demo)",
             role="admin",
             scope="VN",
             password_hash=Hasher().hash(password),
+            by=audit.cli_actor(),
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)

@@ -110,3 +110,6 @@ def test_up_loads_reference_data_and_geography_once(settings: Settings, timescal
             conn.execute("SELECT level, count(*) FROM unit_geometry GROUP BY 1 ORDER BY 1").fetchall()
             == before
         )
+        # the demo admin was made once, and on the record
+        added = conn.execute("SELECT actor, subject FROM audit_log WHERE action = 'user_added'").fetchall()
+    assert [(subject, actor.startswith("cli:")) for actor, subject in added] == [("user:admin", True)]
