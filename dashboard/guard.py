@@ -103,6 +103,7 @@ class Guard:
         self._settings = settings
         self._data = data
         self._policy = content_policy(())
+        self._on_cookie: set[str] = set()  # who was let in on their cookie alone, warned once each
 
     def init_app(self, server: flask.Flask) -> None:
         auth = self._settings.auth
@@ -175,15 +176,22 @@ class Guard:
         try:
             with self._data.connection() as conn:
                 if isinstance(token, str):
-                    return _kiosk(conn, token)
-                return _user(sessions.check(conn, held, lifetime_s=self._settings.auth.session_s))
+                    identity = _kiosk(conn, token)
+                else:
+                    identity = _user(sessions.check(conn, held, lifetime_s=self._settings.auth.session_s))
         except DatabaseDown:
             claimed = from_claims(session)
             young = held is None or sessions.fresh(held, lifetime_s=self._settings.auth.session_s)
             if claimed is None or not young:
                 raise
-            log.warning("database unreachable: %s's access rests on their cookie for now", claimed.name)
+            if claimed.name not in self._on_cookie:
+                self._on_cookie.add(claimed.name)
+                log.warning("database unreachable: %s's access rests on their cookie for now", claimed.name)
             return Identity(claimed)
+        if self._on_cookie:
+            self._on_cookie.clear()
+            log.info("database reachable again: every session is checked against it")
+        return identity
 
     # -- after every request -------------------------------------------------------------------
 
