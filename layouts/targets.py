@@ -46,9 +46,11 @@ def layout(
     poll_ms: int,
     version: dict[str, Any],
     editable: bool,
+    listed: Any = None,
     choices: Choices | None = None,
 ) -> html.Div:
     """The page; ``editable``: whether this request may change targets (else the form is hidden);
+    ``listed``: the list of targets as it is now (the page's poll replaces it when they change);
     ``choices``: what the form offers (None: everything in ``reference``)."""
     offered = choices or Choices(list(reference.units.values()), reference.data.agencies)
     return html.Div(
@@ -71,7 +73,7 @@ def layout(
             ),
             dbc.Row(
                 [
-                    dbc.Col(html.Div(id=ids.TG_LIST, className="tg-list"), lg=7),
+                    dbc.Col(html.Div(listed, id=ids.TG_LIST, className="tg-list"), lg=7),
                     dbc.Col(form(offered, lang), lg=5, style={} if editable else {"display": "none"}),
                 ],
                 className="g-3",

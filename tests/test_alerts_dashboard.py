@@ -455,6 +455,7 @@ def test_pages_through_the_router_and_when_the_database_is_down(
     targets_page = routed(app, "/targets", "?lang=en")
     assert '"tg-form"' in targets_page
     assert "Minimum applications" in targets_page
+    assert "HN online" in targets_page  # the page arrives with its list
     listed = layout_json(app._ioc_callbacks["targets_list"](None, "vi"))
     assert "HN online" in listed  # the store's targets
     assert "Mọi tỉnh" in listed

@@ -344,7 +344,7 @@ def healthz_status(page: Page) -> Status:
         return cast("Status", json.loads(response.read())["status"])
 
 
-@pytest.mark.parametrize("path", ["/", "/alerts"])
+@pytest.mark.parametrize("path", ["/", "/alerts", "/targets"])
 def test_the_pages_that_poll_keep_dash_bookkeeping_bounded(wall: Page, path: str):
     page = wall.open(path)
     page.until(lambda _: dash_lists(page)[0] > 0, what="the first poll in Dash's history")

@@ -314,9 +314,9 @@ def test_every_polling_page_keeps_the_footer_true(dash_store: DashStore, setting
     }
     for status, changed in given.items():
         app = make_app(changed)
-        assert sum("status.children" in key for key in app.callback_map) == 3  # not yet /targets
+        assert sum("status.children" in key for key in app.callback_map) == 4
         before = "status-down" if status == "ok" else "status-ok"  # what the footer said when the page opened
-        for name in ("poll", "alerts_poll", "wall_tick"):
+        for name in ("poll", "alerts_poll", "targets_poll", "wall_tick"):
             beat = app._ioc_callbacks[name]
             for lang, text in zip(("vi", "en"), FOOTER[status], strict=True):
                 assert tuple(beat(1, None, lang, before)[-2:]) == (text, f"status-{status}"), (name, lang)
