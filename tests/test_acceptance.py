@@ -28,7 +28,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,7 @@ from dashboard import i18n
 from ioc.settings import Settings
 from kpi import periods
 from kpi.reference import compute
+from kpi.workdays import WorkCalendar
 from layouts.wall import COUNTER_KPIS, TILE_KPIS
 from refdata import files as refdata_files
 from refdata.model import ReferenceData
@@ -50,8 +51,9 @@ from tests.fix_browser import Page, pattern_id, wait_until
 from tests.net import free_port
 from tests.test_ingest import count, wait_for
 
-HISTORY_DAYS = 3
-RATE = 0.3  # events per second, weekly mean: ~80k events of history, then one every few seconds
+HISTORY_DAYS = 3  # at least: more when holidays leave fewer than WORKING_DAYS working days in them
+WORKING_DAYS = 2  # the collapse is seen in resolutions, which happen on working days
+RATE = 0.3  # events per second, weekly mean: about 41,000 events in 3 days, then one every few seconds
 SEED = 11
 REDIS_DB = 12  # the acceptance test's own Redis database (flushed before and after)
 SCENE = "- kpi: online_resolution_rate\n  period: {period}\n  seconds: 3600\n"
@@ -106,11 +108,21 @@ def collapsed_district(data: ReferenceData) -> tuple[str, str]:
     return district.code, district.name
 
 
+def history_days(data: ReferenceData, today: date) -> int:
+    """HISTORY_DAYS, or as many more as a holiday (a week of Tết) needs for WORKING_DAYS whole
+    working days before today."""
+    calendar = WorkCalendar(data.holidays)
+    days = HISTORY_DAYS
+    while calendar.count(today - timedelta(days=days + 1), today - timedelta(days=1)) < WORKING_DAYS:
+        days += 1
+    return days
+
+
 class System:
     """``ioc up`` as a child process, its output in a log file."""
 
-    def __init__(self, env: dict[str, str], port: int, log: Path, scenario: str) -> None:
-        argv = [sys.executable, "-m", "ioc", "up", "--history-days", str(HISTORY_DAYS), "--rate", str(RATE)]
+    def __init__(self, env: dict[str, str], port: int, log: Path, days: int, scenario: str) -> None:
+        argv = [sys.executable, "-m", "ioc", "up", "--history-days", str(days), "--rate", str(RATE)]
         argv += ["--scenario", scenario, "--seed", str(SEED), "--port", str(port), "--workers", "2"]
         self.log = log
         with log.open("w") as out:
@@ -223,7 +235,9 @@ def test_the_first_command_runs_the_whole_system_and_loses_nothing(
     data = refdata_files.read_dir(refdata_files.default_dir())
     district, district_name = collapsed_district(data)
     scenes = tmp_path / "scenes.yaml"
-    period = tile_period(datetime.now(settings.timezone).date())
+    today = datetime.now(settings.timezone).date()
+    days = history_days(data, today)
+    period = tile_period(today)
     scenes.write_text(SCENE.format(period=period))
     redis_url = settings.redis_url.rsplit("/", 1)[0] + f"/{REDIS_DB}"
     redis.Redis.from_url(redis_url).flushdb()
@@ -242,12 +256,12 @@ def test_the_first_command_runs_the_whole_system_and_loses_nothing(
         "IOC_STALE_AFTER_S": "86400",  # simulated nights are quiet
     }
     # The whole history collapsed: the district resolves nothing online, so its rolling rate is 0.
-    scenario = f"online-collapse:unit={district},hours_ago={HISTORY_DAYS * 24}"
+    scenario = f"online-collapse:unit={district},hours_ago={days * 24}"
     ioc(env, "up", "--prepare-only")  # the schema and the example targets, then one more target
     targets = tmp_path / "targets.yaml"
     targets.write_text(TARGET.format(unit=district))
     ioc(env, "targets", "load", str(targets))
-    system = System(env, port, tmp_path / "up.log", scenario)
+    system = System(env, port, tmp_path / "up.log", days, scenario)
     try:
         system.wait_for("dashboard started", 180)
         system.wait_for("history sent", 300)
@@ -288,7 +302,7 @@ def test_the_first_command_runs_the_whole_system_and_loses_nothing(
     assert fired is not None
     assert fired[0] >= 1
 
-    again = System(env, port, tmp_path / "again.log", scenario)
+    again = System(env, port, tmp_path / "again.log", days, scenario)
     try:
         again.wait_for("dashboard started", 180)
         assert "--history-days" not in again.text()  # the store had data: no second backfill
