@@ -19,7 +19,7 @@ transaction. A refusal or a database that cannot be reached is a message, never 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -189,7 +189,7 @@ def register(app: dash.Dash, data: Data, settings: Settings) -> dict[str, Any]:
     ) -> tuple[Any, ...]:
         beat = data.poll(settings.poll_ms)
         now = {"version": beat.version, "minute": data.now().isoformat()}
-        status = footer.update(data.status(beat, datetime.now(UTC)), lang, status_shown)
+        status = footer.follow(data, beat, lang, status_shown)
         if beat.version is None:  # no Redis: recompute on the slower beat, from PostgreSQL
             return {**now, "beat": n or 0}, beat.interval_ms, *status
         old = shown or {}

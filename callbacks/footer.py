@@ -6,11 +6,13 @@ verdict as ``/healthz``, sent only when it changed."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from dash import Output, State, no_update
 
 from dashboard import i18n
+from dashboard.data import Data, Poll
 from dashboard.health import Status
 from layouts import common, ids
 
@@ -27,3 +29,8 @@ def update(status: Status, lang: str | None, shown: str | None) -> tuple[Any, An
     if css == shown:
         return no_update, no_update
     return common.status_text(status, i18n.lang_of(lang)), css
+
+
+def follow(data: Data, beat: Poll, lang: str | None, shown: str | None) -> tuple[Any, Any]:
+    """``update`` for the status as of this poll's ``beat`` (what a page's timer sends)."""
+    return update(data.status(beat, datetime.now(UTC)), lang, shown)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any, TypeVar
 
@@ -579,7 +579,7 @@ def register(app: dash.Dash, data: Data, maps: Maps, settings: Settings) -> dict
         """The version when it moved since ``seen`` (the page's, from when it was built), and the
         footer's status when it changed."""
         beat = data.poll(settings.poll_ms)
-        status = footer.update(data.status(beat, datetime.now(UTC)), lang, shown)
+        status = footer.follow(data, beat, lang, shown)
         if beat.version is None:  # no Redis: recompute on the slower beat, from PostgreSQL
             return {"none": n or 0}, beat.interval_ms, *status
         return (beat.version if beat.moved(seen) else no_update), beat.interval_ms, *status

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import dash
@@ -291,7 +290,7 @@ def register(app: dash.Dash, data: Data, settings: Settings) -> dict[str, Any]:
         n: int | None, shown: dict[str, Any] | None, lang: str | None = None, status_shown: str | None = None
     ) -> tuple[Any, ...]:
         beat = data.poll(settings.poll_ms)
-        status = footer.update(data.status(beat, datetime.now(UTC)), lang, status_shown)
+        status = footer.follow(data, beat, lang, status_shown)
         if beat.version is None:  # no Redis: read again on the slower beat
             return {"version": None, "beat": n or 0}, beat.interval_ms, *status
         moved = beat.moved((shown or {}).get("version"))

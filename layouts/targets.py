@@ -46,7 +46,7 @@ def layout(
     poll_ms: int,
     version: dict[str, Any],
     editable: bool,
-    listed: Any = None,
+    listed: Any,
     choices: Choices | None = None,
 ) -> html.Div:
     """The page; ``editable``: whether this request may change targets (else the form is hidden);

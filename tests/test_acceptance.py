@@ -5,8 +5,9 @@ stack: schema, reference data, geography, example targets, a simulated history i
 district's online channel has collapsed, live traffic, ingest, the alert engine and the
 dashboard. Then, in headless chromium, signed in with the demo sign-in ``ioc up`` printed:
 
-- the wall's numbers (its KPI tiles for the month to date and its counters for today) equal what the
-  brute-force reference (``kpi.reference``) computes from every message on the topic;
+- the wall's numbers (its KPI tiles for the scene's period, month to date unless the month began
+  today, and its counters for today) equal what the brute-force reference (``kpi.reference``)
+  computes from every message on the topic;
 - the collapsed district's alert is on the wall;
 - after Ctrl-C and a second ``ioc up``, every message on the topic is stored exactly once and
   the wall's numbers again equal the reference's, live traffic included.
